@@ -1,0 +1,112 @@
+"""The command line: `serve`, `check-config`, and the commands that talk to a running server.
+
+Client commands import neither aiohttp nor the server: a hotkey tool runs them often.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, load_config
+
+DEFAULT_CONFIG = "config.yaml"
+CLIENT_COMMANDS = (
+    "start", "next", "prev", "pause", "resume", "toggle-pause", "finish", "reset", "restore",
+    "undo-fail",
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="study-overlay", description="Study-session overlays and controls for OBS."
+    )
+    p.add_argument("--config", default=os.environ.get("STUDY_OVERLAY_CONFIG", DEFAULT_CONFIG),
+                   help="config file (default: ./config.yaml)")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--host", help="address to bind (default: server.host)")
+    serve.add_argument("--port", type=int, help="port (default: server.port)")
+    serve.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
+    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("path", nargs="?", help="file to check (default: --config)")
+
+    def client(name: str, help_text: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help_text)
+        c.add_argument("--url", help="server address (default: from the config)")
+        return c
+
+    helps = {
+        "start": "start a session", "next": "complete the current step", "prev": "previous step",
+        "pause": "pause", "resume": "resume", "toggle-pause": "pause or resume",
+        "finish": "finish the session", "reset": "put the session aside (restore brings it back)",
+        "restore": "bring back the session the last reset put aside",
+        "undo-fail": "remove the last failure of this session",
+    }
+    for name in CLIENT_COMMANDS:
+        client(name, helps[name])
+    client("fail", "log a failure").add_argument("note", nargs="*", help="what went wrong")
+    client("goto", "jump to a step").add_argument("step", help="step id or 1-based number")
+    client("status", "show the session").add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.cmd == "check-config":
+        return _check_config(args.path or args.config)
+    if args.cmd == "serve":
+        from .serve import serve  # the server stack loads only here
+
+        return serve(args.config, host=args.host, port=args.port, db=args.db)
+    return _client(args)
+
+
+def _check_config(path: str) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{path}: OK ({len(config.steps)} steps)")
+    return 0
+
+
+def _client(args: argparse.Namespace) -> int:
+    from . import client
+
+    try:
+        target = client.target_from(args.config, args.url)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    body: dict[str, Any] | None
+    if args.cmd == "status":
+        body = None
+    elif args.cmd == "fail":
+        body = {"command": "fail", "note": " ".join(args.note)}
+    elif args.cmd == "goto":
+        body = {"command": "goto", "step": args.step}
+    else:
+        body = {"command": args.cmd}
+    try:
+        status, data = client.call(target, body)
+    except client.Unreachable as exc:
+        print(f"study-overlay: {exc}", file=sys.stderr)
+        return 2
+    if status != 200:
+        print(f"{args.cmd}: refused: {data.get('error', status)}", file=sys.stderr)
+        return 1
+    if args.cmd == "status" and args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(client.summary(data, args.cmd))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

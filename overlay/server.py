@@ -1,0 +1,171 @@
+"""The aiohttp application: routes, the live snapshot, and the doors into dispatch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from . import commands, core, views
+from .config import Config
+from .dispatch import Change, Dispatcher, utc_now
+from .hub import Hub
+from .security import command_denied, error, host_guard
+from .storage import Storage
+
+log = logging.getLogger("study_overlay")
+
+MAX_BODY = 16 * 1024
+DOORS = frozenset({"http", "cli", "dock", "ws", "hotkey", "obs"})
+
+
+class Live:
+    """The server-owned state as clients see it, and every door's way in."""
+
+    def __init__(self, config: Config, dispatcher: Dispatcher, hub: Hub) -> None:
+        self.config = config
+        self.dispatcher = dispatcher
+        self.hub = hub
+        self.status: dict[str, dict[str, Any]] = {
+            "obs": {"state": "off", "reason": "obs.enabled is false in config.yaml"},
+            "hotkeys": {"state": "off", "reason": "not started", "confirm": None},
+        }
+        dispatcher.subscribe(self._on_change)
+        self.text = self.render(dispatcher.clock())
+
+    def snapshot(self, now: datetime) -> dict[str, Any]:
+        d = self.dispatcher
+        snap = views.snapshot(d.state, self.config, now, d.rev)
+        snap.update(self.status)
+        return snap
+
+    def render(self, now: datetime) -> str:
+        return json.dumps(self.snapshot(now), separators=(",", ":"))
+
+    def _on_change(self, change: Change) -> None:
+        self.text = self.render(change.at)
+        self.hub.publish(self.text)
+
+    def set_status(self, name: str, value: dict[str, Any]) -> None:
+        """Publish a change of an outside part's state (OBS link, hotkeys)."""
+        if self.status.get(name) == value:
+            return
+        self.status[name] = value
+        self.text = self.render(self.dispatcher.clock())
+        self.hub.publish(self.text)
+
+    async def execute(self, data: Any, door: str) -> tuple[int, dict[str, Any] | str]:
+        """Parse and dispatch; (HTTP status, error payload or the new snapshot's JSON text)."""
+        try:
+            command = commands.parse(data, self.config.steps)
+        except commands.BadCommand as exc:
+            return 400, {"error": str(exc)}
+        try:
+            await self.dispatcher.dispatch(command, door)
+        except core.Refused as refusal:
+            return 409, {"error": str(refusal), "refusal": refusal.name}
+        except (sqlite3.Error, OSError) as exc:
+            log.error("could not save %s: %s", command.name, exc)
+            return 503, {"error": f"could not save the change ({exc}); nothing changed"}
+        return 200, self.text
+
+
+LIVE = web.AppKey("live", Live)
+
+
+# --- handlers ----------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    live = request.app[LIVE]
+    return web.json_response({"ok": True, "rev": live.dispatcher.rev})
+
+
+async def get_state(request: web.Request) -> web.Response:
+    live = request.app[LIVE]
+    return web.Response(text=live.render(live.dispatcher.clock()), content_type="application/json")
+
+
+async def post_command(request: web.Request) -> web.Response:
+    live = request.app[LIVE]
+    denied = command_denied(request, live.config.server)
+    if denied is not None:
+        return denied
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return error(400, f"body too large; at most {MAX_BODY} bytes")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        return error(400, f"body too large; at most {MAX_BODY} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return error(400, 'body is not JSON; send {"command": "next"}')
+    door = request.headers.get("X-Study-Overlay-Door", "http")
+    status, payload = await live.execute(data, door if door in DOORS else "http")
+    if isinstance(payload, str):
+        return web.Response(text=payload, status=status, content_type="application/json")
+    return web.json_response(payload, status=status)
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    live = request.app[LIVE]
+    denied = command_denied(request, live.config.server)
+    ws = web.WebSocketResponse(heartbeat=20.0, compress=False, max_msg_size=MAX_BODY)
+    await ws.prepare(request)
+    async with live.hub.attached(ws, live.render(live.dispatcher.clock())):
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            reply = await _ws_command(live, msg.data, denied)
+            await ws.send_str(json.dumps(reply))
+    return ws
+
+
+async def _ws_command(live: Live, text: str, denied: web.Response | None) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"type": "result", "ok": False, "status": 400, "error": "message is not JSON"}
+    ref = data.pop("id", None) if isinstance(data, dict) else None
+    if denied is not None:
+        body = json.loads(denied.text or "{}")
+        return {"type": "result", "id": ref, "ok": False, "status": denied.status, **body}
+    door = data.pop("door", "ws") if isinstance(data, dict) else "ws"
+    status, payload = await live.execute(data, door if door in DOORS else "ws")
+    if isinstance(payload, str):
+        return {"type": "result", "id": ref, "ok": True, "status": 200,
+                "rev": live.dispatcher.rev}
+    return {"type": "result", "id": ref, "ok": False, "status": status, **payload}
+
+
+# --- the application ---------------------------------------------------------------------
+
+
+def build_app(
+    config: Config, storage: Storage, *, clock: Callable[[], datetime] = utc_now
+) -> web.Application:
+    app = web.Application(middlewares=[host_guard(config.server)], client_max_size=MAX_BODY)
+    hub = Hub()
+    live = Live(config, Dispatcher(config, storage, clock), hub)
+    app[LIVE] = live
+    app.add_routes([
+        web.get("/healthz", healthz),
+        web.get("/api/state", get_state),
+        web.post("/api/commands", post_command),
+        web.get("/ws", websocket),
+    ])
+    app.cleanup_ctx.append(_close_storage(storage))
+    return app
+
+
+def _close_storage(storage: Storage) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        yield
+        storage.close()
+
+    return ctx
