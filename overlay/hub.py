@@ -11,39 +11,67 @@ from aiohttp import web
 
 log = logging.getLogger("study_overlay.hub")
 
+# Below this many unsent bytes a write cannot pause the socket, so it is done inline.
+CONGESTED = 16 * 1024
+
 
 class Outbox:
-    """What one client has yet to receive: only the newest snapshot matters."""
+    """One client: written to inline while it keeps up, by its own pump when it falls behind."""
 
-    __slots__ = ("pending", "wake")
+    __slots__ = ("ws", "transport", "pending", "wake", "sending")
 
-    def __init__(self, first: str) -> None:
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.BaseTransport | None, first: str):
+        self.ws = ws
+        self.transport = transport
         self.pending: str | None = first
         self.wake = asyncio.Event()
         self.wake.set()
+        self.sending = False
 
     def put(self, text: str) -> None:
         self.pending = text
         self.wake.set()
 
+    def keeps_up(self) -> bool:
+        t = self.transport
+        if self.sending or self.pending is not None or t is None or t.is_closing():
+            return False
+        size = t.get_write_buffer_size() if isinstance(t, asyncio.WriteTransport) else 0
+        return size < CONGESTED
+
 
 class Hub:
     def __init__(self) -> None:
         self._boxes: set[Outbox] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._boxes)
 
     def publish(self, text: str) -> None:
-        for box in self._boxes:
-            box.put(text)
+        task = asyncio.ensure_future(self._fanout(text))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fanout(self, text: str) -> None:
+        # One task writes to every client that keeps up: no task switch per client.
+        for box in list(self._boxes):
+            if not box.keeps_up():
+                box.put(text)
+                continue
+            try:
+                await box.ws.send_str(text)
+            except (ConnectionError, RuntimeError) as exc:
+                log.debug("client gone: %s", exc)
 
     @contextlib.asynccontextmanager
-    async def attached(self, ws: web.WebSocketResponse, first: str) -> AsyncIterator[Outbox]:
-        """Keep `ws` fed with snapshots while the body runs."""
-        box = Outbox(first)
+    async def attached(
+        self, ws: web.WebSocketResponse, first: str, transport: asyncio.BaseTransport | None = None
+    ) -> AsyncIterator[Outbox]:
+        """Keep `ws` fed with snapshots while the body runs. Without its transport, always pumped."""
+        box = Outbox(ws, transport, first)
         self._boxes.add(box)
-        pump = asyncio.create_task(_pump(ws, box))
+        pump = asyncio.create_task(_pump(box))
         try:
             yield box
         finally:
@@ -53,15 +81,18 @@ class Hub:
                 await pump
 
 
-async def _pump(ws: web.WebSocketResponse, box: Outbox) -> None:
-    while not ws.closed:
+async def _pump(box: Outbox) -> None:
+    while not box.ws.closed:
         await box.wake.wait()
         box.wake.clear()
         text, box.pending = box.pending, None
         if text is None:
             continue
+        box.sending = True
         try:
-            await ws.send_str(text)
+            await box.ws.send_str(text)
         except (ConnectionError, RuntimeError) as exc:
             log.debug("client gone: %s", exc)
             return
+        finally:
+            box.sending = False

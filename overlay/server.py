@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from . import commands, core, views
+from . import commands, core, pages, views
 from .config import Config
 from .dispatch import Change, Dispatcher, utc_now
 from .hub import Hub
@@ -117,7 +117,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     denied = command_denied(request, live.config.server)
     ws = web.WebSocketResponse(heartbeat=20.0, compress=False, max_msg_size=MAX_BODY)
     await ws.prepare(request)
-    async with live.hub.attached(ws, live.render(live.dispatcher.clock())):
+    async with live.hub.attached(ws, live.render(live.dispatcher.clock()), request.transport):
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -158,6 +158,7 @@ def build_app(
         web.get("/api/state", get_state),
         web.post("/api/commands", post_command),
         web.get("/ws", websocket),
+        *pages.routes(),
     ])
     app.cleanup_ctx.append(_close_storage(storage))
     return app

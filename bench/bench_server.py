@@ -1,0 +1,132 @@
+"""Server benchmarks on this machine; prints figures, asserts nothing.
+
+    .venv/bin/python bench/bench_server.py [--quick]
+
+Measures: cold start to /healthz, resident memory after start, commands per second through
+POST /api/commands (each committed to SQLite with synchronous=FULL before the answer), and
+the time for one change to reach every one of 1, 100 and 1,000 WebSocket clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.procs import ServerProcess, free_port, write_config  # noqa: E402
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cold_starts(folder: Path, runs: int) -> tuple[list[float], float]:
+    times, rss = [], 0.0
+    for i in range(runs):
+        port = free_port()
+        (folder / f"s{i}").mkdir()
+        config = write_config(folder / f"s{i}", port)
+        server = ServerProcess(config, port)
+        t0 = time.perf_counter()
+        server.start()
+        times.append(time.perf_counter() - t0)
+        assert server.proc is not None
+        time.sleep(0.3)
+        rss = rss_mb(server.proc.pid)
+        server.stop()
+    return times, rss
+
+
+async def command_rate(url: str, total: int, concurrency: int) -> float:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/api/commands", json={"command": "start"}) as r:
+            assert r.status == 200
+        left = total
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                async with http.post(f"{url}/api/commands", json={"command": "toggle-pause"}) as r:
+                    assert r.status == 200, await r.text()
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return total / (time.perf_counter() - t0)
+
+
+async def fanout(url: str, clients: int, changes: int) -> list[float]:
+    """ms from sending a command until the last of `clients` sockets has the new snapshot."""
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn) as http:
+        sockets = await asyncio.gather(*(http.ws_connect(f"{url}/ws") for _ in range(clients)))
+        revs = [json.loads((await ws.receive()).data)["rev"] for ws in sockets]
+        rev = max(revs)
+        cmd_ws = sockets[0]
+        results: list[float] = []
+
+        async def until(ws: aiohttp.ClientWebSocketResponse, want: int) -> float:
+            # A prefix check, not json.loads: at 1,000 sockets the reader's own parsing
+            # would otherwise be most of what is measured.
+            marker = f'{{"type":"snapshot","rev":{want},'
+            while True:
+                text = (await ws.receive()).data
+                if text.startswith(marker):
+                    return time.perf_counter()
+
+        for _ in range(changes):
+            rev += 1
+            waits = [asyncio.ensure_future(until(ws, rev)) for ws in sockets]
+            t0 = time.perf_counter()
+            await cmd_ws.send_str(json.dumps({"command": "toggle-pause"}))
+            done = await asyncio.gather(*waits)
+            results.append((max(done) - t0) * 1000)
+            await asyncio.sleep(0.02)
+        await asyncio.gather(*(ws.close() for ws in sockets))
+        return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke test")
+    args = parser.parse_args()
+    runs, commands, changes = (2, 300, 10) if args.quick else (7, 3000, 60)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        starts, rss = cold_starts(folder, runs)
+        print(f"cold start to /healthz: median {statistics.median(starts) * 1000:.0f} ms, "
+              f"max {max(starts) * 1000:.0f} ms over {runs} starts (target < 400 ms)")
+        print(f"resident memory after start: {rss:.1f} MB (target < 45 MB)")
+        port = free_port()
+        (folder / "main").mkdir()
+        server = ServerProcess(write_config(folder / "main", port), port).start()
+        try:
+            rate = asyncio.run(command_rate(server.url, commands, 8))
+            print(f"commands through POST /api/commands, durable: {rate:.0f}/s over {commands} "
+                  "(target >= 500/s)")
+            for n in (1, 100, 1000):
+                ms = asyncio.run(fanout(server.url, n, changes))
+                print(f"change reaches all {n:>4} WebSocket clients: median {statistics.median(ms):.2f} ms,"
+                      f" p99 {pct(ms, 99):.2f} ms over {changes} changes (target p99 < 25 ms at 1000)")
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from overlay.config import Config, parse_config
+from overlay.server import build_app
+from overlay.storage import Storage
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
+
+ROUTINE = """
+steps:
+  - {id: review, title: Review last notes, target: 15m, scene: Review}
+  - {id: lecture, title: Watch the lecture, target: 45m, scene: Lecture}
+  - {id: project, title: One project, scene: Project}
+deadline:
+  at: 2026-12-01T18:00:00+01:00
+  label: Course final
+"""
+
+
+def require_real(*tools: str) -> None:
+    """Skip when a real part is missing, or fail when CI says it must be there."""
+    missing = [t for t in tools if shutil.which(t) is None and not Path(t).exists()]
+    if missing:
+        message = f"missing real part(s): {', '.join(missing)}"
+        if os.environ.get("STUDY_OVERLAY_REQUIRE_REAL") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+class FakeClock:
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    def make(text: str = ROUTINE, **server: object) -> Config:
+        extra = ""
+        if server:
+            extra = "server:\n" + "".join(f"  {k}: {v!r}\n" for k, v in server.items())
+        body = text + extra + f"storage:\n  path: {tmp_path / 'study.sqlite3'}\n"
+        return parse_config(body, base_dir=tmp_path)
+
+    return make
+
+
+@pytest.fixture
+def config(make_config: Callable[..., Config]) -> Config:
+    return make_config()
+
+
+@pytest.fixture
+async def client(config: Config, clock: FakeClock) -> AsyncIterator[TestClient[object, object]]:
+    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
+    async with TestClient(TestServer(app)) as c:
+        yield c

@@ -1,0 +1,117 @@
+"""config.yaml validation: each bad file names its key (and line) and exits 2 without a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from overlay.config import ConfigError, load_config, parse_duration
+
+from .conftest import ROOT
+
+GOOD = """\
+steps:
+  - id: review
+    title: Review last notes
+    target: 15m
+  - id: lecture
+    title: Lecture
+deadline:
+  at: 2027-03-01T18:00:00+01:00
+  label: Final
+"""
+
+BAD = {
+    "yaml syntax": (GOOD.replace("title: Lecture", "title: [Lecture"), "not valid YAML", "line 7"),
+    "unknown top key": (GOOD + "serverr:\n  port: 1\n", "serverr (line 10): unknown key", None),
+    "unknown step key": (
+        GOOD.replace("    target: 15m", "    targte: 15m"), "steps[0].targte (line 4): unknown key", None
+    ),
+    "wrong type": (GOOD + "server:\n  port: eighty\n", "server.port (line 11)", "port number"),
+    "bad duration": (GOOD.replace("15m", "quarter"), "steps[0].target (line 4)", "duration"),
+    "empty steps": ("steps: []\n", "steps (line 1)", "empty"),
+    "no steps": ("server:\n  port: 9000\n", "steps", "required"),
+    "duplicate ids": (GOOD.replace("id: lecture", "id: review"), "steps[1].id (line 5)", "duplicate"),
+    "deadline without zone": (
+        GOOD.replace("18:00:00+01:00", "18:00:00"), "deadline.at (line 8)", "time zone"
+    ),
+    "obs bool as text": (GOOD + "obs:\n  enabled: yes please\n", "obs.enabled (line 11)", "true or false"),
+    "duplicate key": (GOOD + "deadline:\n  label: x\n", "appears twice", "line 10"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_config_names_the_key_and_line(case: str, tmp_path: Path) -> None:
+    text, expected, also = BAD[case]
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert expected in message
+    if also:
+        assert also in message
+
+
+@pytest.mark.parametrize("case", ["yaml syntax", "unknown step key", "empty steps", "deadline without zone"])
+def test_check_config_exits_2_with_one_clear_line(case: str, tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(BAD[case][0])
+    done = subprocess.run(
+        [sys.executable, "-m", "overlay", "check-config", str(path)],
+        capture_output=True, text=True, cwd=ROOT, timeout=30,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("config error: ")
+    assert BAD[case][1] in done.stderr
+
+
+def test_shipped_config_is_valid_and_is_the_six_step_routine() -> None:
+    config = load_config(ROOT / "config.yaml")
+    assert [s.id for s in config.steps] == [
+        "review", "lecture", "practice", "reading", "questionnaire", "project"
+    ]
+    assert config.server.host == "127.0.0.1"
+    assert config.deadline is not None and config.deadline.at.tzinfo is not None
+    done = subprocess.run(
+        [sys.executable, "-m", "overlay", "check-config"], capture_output=True, text=True,
+        cwd=ROOT, timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OK (6 steps)" in done.stdout
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_values_are_read_with_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(GOOD + "server:\n  token: '  s3cret\n  '\nstorage:\n  path: data/x.db\n")
+    config = load_config(path)
+    assert config.steps[0].target == timedelta(minutes=15)
+    assert config.steps[1].target is None
+    assert config.server.port == 8754
+    assert config.server.token == "s3cret"  # a pasted token's stray whitespace is dropped
+    assert config.storage_path == tmp_path / "data" / "x.db"
+    assert config.obs.enabled is False
+
+
+@pytest.mark.parametrize(("text", "minutes"), [
+    ("25m", 25), ("1h30m", 90), ("90s", 1.5), ("1h", 60), ("400ms", 0.4 / 60),
+])
+def test_durations(text: str, minutes: float) -> None:
+    parsed = parse_duration(text)
+    assert parsed is not None
+    assert parsed.total_seconds() == pytest.approx(minutes * 60)
+
+
+@pytest.mark.parametrize("text", ["", "m", "25", "1d", "5 minutes"])
+def test_bad_durations(text: str) -> None:
+    assert parse_duration(text) is None

@@ -1,0 +1,237 @@
+"""The HTTP API and WebSocket, through aiohttp's test client: what clients see, and every refusal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp.test_utils import TestClient, TestServer
+
+from overlay.config import Config
+from overlay.hub import Hub
+from overlay.server import build_app
+from overlay.storage import Storage
+
+from .conftest import FakeClock
+
+Client = TestClient  # type: ignore[type-arg]
+
+
+async def command(client: Client, body: Any, **headers: str) -> tuple[int, dict[str, Any]]:
+    resp = await client.post("/api/commands", json=body, headers=headers)
+    return resp.status, await resp.json()
+
+
+async def next_snapshot(ws: ClientWebSocketResponse) -> dict[str, Any]:
+    while True:
+        msg = await asyncio.wait_for(ws.receive(), 5)
+        assert msg.type == WSMsgType.TEXT, msg
+        data = msg.json()
+        if data["type"] == "snapshot":
+            return data  # type: ignore[no-any-return]
+
+
+async def test_state_of_a_fresh_service(client: Client) -> None:
+    resp = await client.get("/api/state")
+    assert resp.status == 200
+    snap = await resp.json()
+    assert snap["rev"] == 0
+    assert snap["phase"] == "idle"
+    assert snap["step"]["index"] == 0 and snap["step"]["id"] == "review"
+    assert [s["title"] for s in snap["steps"]] == ["Review last notes", "Watch the lecture", "One project"]
+    assert snap["failures"] == {"session": 0, "step": 0, "total": 0, "last_note": None, "log": []}
+    assert snap["deadline"]["label"] == "Course final"
+    assert snap["deadline"]["at"] == "2026-12-01T17:00:00.000Z"
+    assert snap["server_time"] == "2026-11-24T18:00:00.000Z"
+
+
+async def test_commands_change_the_snapshot_and_clocks_are_anchored(
+    client: Client, clock: FakeClock
+) -> None:
+    status, snap = await command(client, {"command": "start"})
+    assert status == 200 and snap["phase"] == "running" and snap["rev"] == 1
+    clock.advance(minutes=10)
+    status, snap = await command(client, {"command": "fail", "note": "sign error"})
+    assert snap["failures"]["session"] == 1 and snap["failures"]["last_note"] == "sign error"
+    clock.advance(minutes=2)
+    status, snap = await command(client, {"command": "next"})
+    assert snap["step"]["id"] == "lecture" and snap["step"]["number"] == 2
+    assert snap["steps"][0]["state"] == "done" and snap["steps"][0]["elapsed_s"] == 720
+    clock.advance(minutes=5)
+    snap = await (await client.get("/api/state")).json()
+    assert snap["session"]["elapsed_s"] == 17 * 60
+    assert snap["step"]["elapsed_s"] == 5 * 60
+    assert snap["step"]["delta_s"] == (5 - 45) * 60
+    assert snap["clock"] == {"running": True, "since": "2026-11-24T18:12:00.000Z"}
+    assert snap["failures"]["step"] == 0 and snap["failures"]["total"] == 1
+    status, snap = await command(client, {"command": "goto", "step": "project"})
+    assert status == 200 and snap["step"]["id"] == "project"
+    status, snap = await command(client, {"command": "goto", "step": 1})
+    assert status == 200 and snap["step"]["id"] == "review"
+
+
+async def test_two_websocket_clients_both_see_a_change(client: Client) -> None:
+    a = await client.ws_connect("/ws")
+    b = await client.ws_connect("/ws")
+    assert (await next_snapshot(a))["phase"] == "idle"
+    assert (await next_snapshot(b))["phase"] == "idle"
+    await a.send_json({"command": "start", "id": 7})
+    got_a = await next_snapshot(a)
+    got_b = await next_snapshot(b)
+    assert got_a["phase"] == got_b["phase"] == "running"
+    assert got_a["rev"] == got_b["rev"] == 1
+    await a.close()
+    await b.close()
+
+
+async def test_websocket_commands_get_a_result_and_refusals_a_reason(client: Client) -> None:
+    ws = await client.ws_connect("/ws")
+    await next_snapshot(ws)
+    await ws.send_json({"command": "prev", "id": 1})
+    result = await ws.receive_json(timeout=5)
+    assert result == {
+        "type": "result", "id": 1, "ok": False, "status": 409,
+        "error": "no session is running; start one first", "refusal": "NoActiveSession",
+    }
+    await ws.send_str("not json")
+    assert (await ws.receive_json(timeout=5))["status"] == 400
+    await ws.close()
+
+
+class _Socket:
+    """Stands in for a WebSocketResponse: records what it is sent, or blocks forever."""
+
+    def __init__(self, *, stalled: bool) -> None:
+        self.stalled = stalled
+        self.closed = False
+        self.got: list[str] = []
+
+    async def send_str(self, text: str) -> None:
+        if self.stalled:
+            await asyncio.Event().wait()
+        self.got.append(text)
+
+
+async def test_a_stalled_client_does_not_delay_the_others() -> None:
+    hub = Hub()
+    stalled, live = _Socket(stalled=True), _Socket(stalled=False)
+    async with hub.attached(stalled, "s0"), hub.attached(live, "s0"):  # type: ignore[arg-type]
+        for i in range(1, 4):
+            hub.publish(f"s{i}")
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        assert live.got[-1] == "s3"
+        assert live.got == sorted(live.got)  # in order; older ones may be skipped, latest wins
+        hub.publish("s4")
+        await asyncio.sleep(0.01)
+        assert live.got[-1] == "s4"
+    assert stalled.got == []
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"command": "dance"}, "unknown command 'dance'"),
+    ({"cmd": "next"}, 'missing "command"'),
+    (["next"], "expected a JSON object"),
+    ({"command": "fail", "note": 5}, '"note" must be text'),
+    ({"command": "fail", "note": "x" * 281}, "at most 280"),
+    ({"command": "next", "note": "x"}, "unexpected field"),
+    ({"command": "goto", "step": "nowhere"}, "no step 'nowhere'"),
+    ({"command": "goto", "step": 9}, "no step 9"),
+    ({"command": "goto"}, '"step" must be'),
+])
+async def test_malformed_commands_get_400_and_change_nothing(
+    client: Client, body: Any, message: str
+) -> None:
+    status, answer = await command(client, body)
+    assert status == 400
+    assert message in answer["error"]
+    assert (await (await client.get("/api/state")).json())["rev"] == 0
+
+
+async def test_non_json_and_oversized_bodies_get_400(client: Client) -> None:
+    resp = await client.post("/api/commands", data="next")
+    assert resp.status == 400 and "not JSON" in (await resp.json())["error"]
+    resp = await client.post("/api/commands", data=b'{"command": "fail", "note": "' + b"x" * 17000 + b'"}')
+    assert resp.status == 400 and "too large" in (await resp.json())["error"]
+
+
+@pytest.mark.parametrize(("setup", "body", "refusal"), [
+    ([], {"command": "next"}, "NoActiveSession"),
+    ([], {"command": "resume"}, "NoActiveSession"),
+    (["start"], {"command": "prev"}, "NoStepBefore"),
+    (["start"], {"command": "resume"}, "NotPaused"),
+    (["start"], {"command": "start"}, "SessionInProgress"),
+    (["start", "pause"], {"command": "pause"}, "AlreadyPaused"),
+    (["start"], {"command": "undo-fail"}, "NoFailureToUndo"),
+    (["start"], {"command": "goto", "step": "review"}, "AlreadyOnStep"),
+    ([], {"command": "reset"}, "NothingToReset"),
+    ([], {"command": "restore"}, "NothingToRestore"),
+])
+async def test_refused_commands_get_409_with_the_refusal(
+    client: Client, setup: list[str], body: dict[str, Any], refusal: str
+) -> None:
+    for name in setup:
+        assert (await command(client, {"command": name}))[0] == 200
+    before = await (await client.get("/api/state")).json()
+    status, answer = await command(client, body)
+    assert status == 409
+    assert answer["refusal"] == refusal and answer["error"]
+    after = await (await client.get("/api/state")).json()
+    assert after["rev"] == before["rev"]
+
+
+async def test_dns_rebinding_host_gets_403_but_ip_and_localhost_are_fine(client: Client) -> None:
+    resp = await client.get("/api/state", headers={"Host": "attacker.example:8754"})
+    assert resp.status == 403
+    for host in ("localhost:8754", "127.0.0.1:8754", "[::1]:8754", "192.168.1.20:8754"):
+        assert (await client.get("/api/state", headers={"Host": host})).status == 200
+
+
+async def test_foreign_origin_commands_get_403(client: Client) -> None:
+    status, answer = await command(client, {"command": "start"}, Origin="http://evil.example")
+    assert status == 403 and "origin" in answer["error"]
+    own = f"http://{client.host}:{client.port}"
+    status, _ = await command(client, {"command": "start"}, Origin=own)
+    assert status == 200
+
+
+async def test_foreign_origin_websocket_can_read_but_not_command(client: Client) -> None:
+    ws = await client.ws_connect("/ws", headers={"Origin": "http://evil.example"})
+    assert (await next_snapshot(ws))["phase"] == "idle"
+    await ws.send_json({"command": "start"})
+    answer = await ws.receive_json(timeout=5)
+    assert answer["status"] == 403 and answer["ok"] is False
+    await ws.close()
+
+
+@pytest.fixture
+async def token_client(make_config: Any, clock: FakeClock) -> AsyncIterator[Client]:
+    config: Config = make_config(token="s3cret-token")
+    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+async def test_token_is_required_for_commands_but_not_for_reading(token_client: Client) -> None:
+    assert (await token_client.get("/api/state")).status == 200
+    status, answer = await command(token_client, {"command": "start"})
+    assert status == 401 and "token" in answer["error"]
+    status, _ = await command(token_client, {"command": "start"}, Authorization="Bearer wrong")
+    assert status == 401
+    status, snap = await command(token_client, {"command": "start"}, Authorization="Bearer s3cret-token")
+    assert status == 200 and snap["phase"] == "running"
+    resp = await token_client.post("/api/commands?token=s3cret-token", json={"command": "pause"})
+    assert resp.status == 200
+    ws = await token_client.ws_connect("/ws?token=s3cret-token")
+    await next_snapshot(ws)
+    await ws.send_json({"command": "resume"})
+    assert (await ws.receive_json(timeout=5))["ok"] is True
+    await ws.close()
+
+
+async def test_healthz(client: Client) -> None:
+    resp = await client.get("/healthz")
+    assert resp.status == 200 and (await resp.json())["ok"] is True

@@ -1,0 +1,140 @@
+"""Storage in a real SQLite file: restarts restore the session; kill -9 loses nothing acknowledged."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from overlay import core
+from overlay.config import Config
+from overlay.dispatch import Dispatcher
+from overlay.storage import APPLICATION_ID, Storage, StorageError
+
+from .conftest import FakeClock
+from .procs import ServerProcess, free_port, post, write_config
+
+
+async def run(config: Config, clock: FakeClock, *commands: core.Command) -> None:
+    storage = Storage(config.storage_path, config.steps)
+    dispatcher = Dispatcher(config, storage, clock)
+    for c in commands:
+        await dispatcher.dispatch(c, "test")
+        clock.advance(minutes=1)
+    storage.close()
+
+
+async def test_a_restart_restores_the_running_session_and_its_clocks_kept_counting(
+    config: Config, clock: FakeClock
+) -> None:
+    await run(config, clock, core.Start(), core.Fail("one"), core.Next(), core.Fail("two"))
+    clock.advance(hours=2)  # the service was down; wall time went on
+    storage = Storage(config.storage_path, config.steps)
+    state, rev = storage.load()
+    storage.close()
+    assert rev == 4
+    s = state.session
+    assert s is not None and core.phase(state) == "running"
+    assert s.step == 1
+    assert [f.note for f in s.failures] == ["one", "two"]
+    assert core.session_elapsed(s, clock()) == timedelta(hours=2, minutes=4)
+    assert core.step_elapsed(s, clock()) == timedelta(hours=2, minutes=2)
+
+
+async def test_a_paused_session_stays_paused_across_a_restart(config: Config, clock: FakeClock) -> None:
+    await run(config, clock, core.Start(), core.Pause())
+    clock.advance(hours=5)
+    storage = Storage(config.storage_path, config.steps)
+    state, _ = storage.load()
+    storage.close()
+    assert core.phase(state) == "paused"
+    assert state.session is not None
+    assert core.session_elapsed(state.session, clock()) == timedelta(minutes=1)
+
+
+async def test_history_rows_follow_the_session(config: Config, clock: FakeClock) -> None:
+    await run(config, clock, core.Start(), core.Fail("a"), core.Fail("b"), core.UndoFail(),
+              core.Finish(), core.Start(), core.Reset())
+    db = sqlite3.connect(config.storage_path)
+    rows = db.execute("SELECT number, outcome FROM sessions ORDER BY number").fetchall()
+    notes = db.execute("SELECT session, seq, note FROM failures").fetchall()
+    commands = db.execute("SELECT count(*) FROM commands").fetchone()[0]
+    db.close()
+    assert rows == [(1, "finished"), (2, "reset")]
+    assert notes == [(1, 1, "a")]
+    assert commands == 7
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_untouched(tmp_path: Path, config: Config) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"my precious notes\n" * 10)
+    with pytest.raises(StorageError, match="not a study-overlay database"):
+        Storage(path, config.steps)
+    assert path.read_bytes() == b"my precious notes\n" * 10
+
+
+def test_another_programs_database_is_refused_and_left_untouched(tmp_path: Path, config: Config) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="another program"):
+        Storage(path, config.steps)
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path, config: Config) -> None:
+    path = tmp_path / "new.db"
+    Storage(path, config.steps).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StorageError, match="newer study-overlay"):
+        Storage(path, config.steps)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    db.close()
+
+
+def test_kill_9_in_a_stream_of_commands_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    port = free_port()
+    server = ServerProcess(write_config(tmp_path, port), port).start()
+    acked: list[str] = []
+    try:
+        assert post(server.url, {"command": "start"})[0] == 200
+
+        def stream() -> None:
+            for i in range(100_000):
+                try:
+                    status, _ = post(server.url, {"command": "fail", "note": f"n{i}"}, timeout=2)
+                except OSError:
+                    return
+                if status == 200:
+                    acked.append(f"n{i}")
+
+        sender = threading.Thread(target=stream)
+        sender.start()
+        while len(acked) < 150:
+            threading.Event().wait(0.005)
+        server.kill9()
+        sender.join(10)
+    finally:
+        server.stop()
+    restarted = ServerProcess(server.config, port).start()
+    try:
+        snap = restarted.state()
+    finally:
+        restarted.stop()
+    db = sqlite3.connect(tmp_path / "study-overlay.sqlite3")
+    notes = {row[0] for row in db.execute("SELECT note FROM failures")}
+    db.close()
+    assert len(acked) >= 150
+    assert set(acked) <= notes
+    assert snap["failures"]["session"] >= len(acked)
+    assert snap["phase"] == "running"
