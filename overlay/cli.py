@@ -27,16 +27,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", default=os.environ.get("STUDY_OVERLAY_CONFIG", DEFAULT_CONFIG),
                    help="config file (default: ./config.yaml)")
+    # --config is accepted after the command too: `study-overlay next --config x.yaml`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="config file")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
-    serve = sub.add_parser("serve", help="run the service")
+    serve = sub.add_parser("serve", help="run the service", parents=[common])
     serve.add_argument("--host", help="address to bind (default: server.host)")
     serve.add_argument("--port", type=int, help="port (default: server.port)")
     serve.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
-    check = sub.add_parser("check-config", help="validate a config file and exit")
+    check = sub.add_parser("check-config", help="validate a config file and exit", parents=[common])
     check.add_argument("path", nargs="?", help="file to check (default: --config)")
 
     def client(name: str, help_text: str) -> argparse.ArgumentParser:
-        c = sub.add_parser(name, help=help_text)
+        c = sub.add_parser(name, help=help_text, parents=[common])
         c.add_argument("--url", help="server address (default: from the config)")
         return c
 

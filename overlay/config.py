@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .keycombo import DEFAULT_HOTKEYS, parse_combo
 from .yamlpaths import Path as KeyPath
 from .yamlpaths import YamlSyntaxError, format_path, load_with_lines
 
@@ -76,6 +77,20 @@ class ObsConfig:
     scenes: ObsScenes = field(default_factory=ObsScenes)
 
 
+HOTKEY_COMMANDS = (
+    "start", "next", "prev", "pause", "resume", "toggle-pause", "fail", "undo-fail", "finish",
+    "reset", "restore",
+)
+
+
+@dataclass(frozen=True)
+class HotkeysConfig:
+    enabled: bool = True
+    bindings: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HOTKEYS))
+    cooldown: timedelta = timedelta(milliseconds=400)
+    confirm_window: timedelta = timedelta(seconds=2)
+
+
 @dataclass(frozen=True)
 class Config:
     steps: tuple[Step, ...]
@@ -83,6 +98,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage_path: Path = Path("study-overlay.sqlite3")
     obs: ObsConfig = field(default_factory=ObsConfig)
+    hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
     source: Path | None = None
 
 
@@ -198,7 +214,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
     except YamlSyntaxError as exc:
         raise ConfigError(f"not valid YAML: {exc}") from None
     r = _Reader(lines)
-    top = r.mapping(raw, (), {"steps", "deadline", "server", "storage", "obs"})
+    top = r.mapping(raw, (), {"steps", "deadline", "server", "storage", "obs", "hotkeys"})
     if raw is None or "steps" not in top:
         raise r.fail(("steps",), "is required: list your routine's steps")
     return Config(
@@ -207,6 +223,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
         server=_server(r, top.get("server")),
         storage_path=_storage(r, top.get("storage"), base_dir),
         obs=_obs(r, top.get("obs")),
+        hotkeys=_hotkeys(r, top.get("hotkeys")),
         source=source,
     )
 
@@ -314,4 +331,35 @@ def _obs(r: _Reader, raw: Any) -> ObsConfig:
             paused=r.opt_string(sm, sp, "paused"),
             finished=r.opt_string(sm, sp, "finished"),
         ),
+    )
+
+
+def _hotkeys(r: _Reader, raw: Any) -> HotkeysConfig:
+    path: KeyPath = ("hotkeys",)
+    m = r.mapping(raw, path, {"enabled", "cooldown", "confirm_window", "bindings"})
+    bindings = dict(DEFAULT_HOTKEYS)
+    if "bindings" in m:
+        bp: KeyPath = (*path, "bindings")
+        raw_bindings = m["bindings"] or {}
+        if not isinstance(raw_bindings, dict):
+            raise r.fail(bp, f"expected a mapping of key combination -> command, got {_kind(raw_bindings)}")
+        bindings = {}
+        for combo, command in raw_bindings.items():
+            kp: KeyPath = (*bp, str(combo))
+            try:
+                canonical = parse_combo(str(combo))
+            except ValueError as exc:
+                raise r.fail(kp, str(exc)) from None
+            if command not in HOTKEY_COMMANDS:
+                known = ", ".join(HOTKEY_COMMANDS)
+                raise r.fail(kp, f"unknown command {command!r}; expected one of: {known}")
+            if canonical in bindings:
+                raise r.fail(kp, f"the same keys as another binding ({canonical})")
+            bindings[canonical] = command
+    defaults = HotkeysConfig()
+    return HotkeysConfig(
+        enabled=r.boolean(m, path, "enabled", True),
+        bindings=bindings,
+        cooldown=r.duration(m, path, "cooldown") or defaults.cooldown,
+        confirm_window=r.duration(m, path, "confirm_window") or defaults.confirm_window,
     )

@@ -41,6 +41,18 @@ BAD = {
     ),
     "obs bool as text": (GOOD + "obs:\n  enabled: yes please\n", "obs.enabled (line 11)", "true or false"),
     "duplicate key": (GOOD + "deadline:\n  label: x\n", "appears twice", "line 10"),
+    "bad hotkey combo": (
+        GOOD + "hotkeys:\n  bindings:\n    '<ctlr>+n': next\n",
+        "hotkeys.bindings.<ctlr>+n (line 12)", "unknown key 'ctlr'",
+    ),
+    "unknown hotkey command": (
+        GOOD + "hotkeys:\n  bindings:\n    '<ctrl>+<alt>+n': dance\n",
+        "hotkeys.bindings.<ctrl>+<alt>+n (line 12)", "unknown command 'dance'",
+    ),
+    "same hotkey twice": (
+        GOOD + "hotkeys:\n  bindings:\n    '<ctrl>+<alt>+n': next\n    'ctrl+alt+N': prev\n",
+        "hotkeys.bindings.ctrl+alt+N (line 13)", "same keys",
+    ),
 }
 
 
@@ -101,6 +113,16 @@ def test_values_are_read_with_defaults(tmp_path: Path) -> None:
     assert config.server.token == "s3cret"  # a pasted token's stray whitespace is dropped
     assert config.storage_path == tmp_path / "data" / "x.db"
     assert config.obs.enabled is False
+    assert config.hotkeys.bindings["<ctrl>+<alt>+<shift>+n"] == "next"
+    assert config.hotkeys.cooldown == timedelta(milliseconds=400)
+
+
+def test_hotkey_bindings_replace_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(GOOD + "hotkeys:\n  cooldown: 1s\n  bindings:\n    'Ctrl+Alt+Space': toggle-pause\n")
+    config = load_config(path)
+    assert config.hotkeys.bindings == {"<ctrl>+<alt>+<space>": "toggle-pause"}
+    assert config.hotkeys.cooldown == timedelta(seconds=1)
 
 
 @pytest.mark.parametrize(("text", "minutes"), [

@@ -1,0 +1,458 @@
+"""Global hotkeys: the guard with literal times, then the service under a real Xvfb."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from overlay import hotkeys
+from overlay.hotkeys import (
+    NO_DISPLAY,
+    NO_RECORD,
+    X_GONE,
+    HotkeyGuard,
+    HotkeyService,
+    HotkeyStatus,
+    x_key_names,
+)
+from overlay.keycombo import DEFAULT_HOTKEYS, MODIFIERS, NAMED_KEYS, parse_combo
+
+from .conftest import require_real
+from .xvfb import Xvfb
+
+CONFIRM = frozenset({"reset", "finish"})
+
+
+def guard(cooldown: float = 0.4, window: float = 2.0) -> HotkeyGuard:
+    return HotkeyGuard(cooldown=cooldown, confirm_window=window, confirm_commands=CONFIRM)
+
+
+# --- HotkeyGuard: cooldown -------------------------------------------------------------
+
+
+def test_a_press_runs_its_command() -> None:
+    assert guard().press("next", 100.0) == "run"
+
+
+def test_a_second_press_within_the_cooldown_is_ignored() -> None:
+    g = guard(cooldown=0.4)
+    assert g.press("next", 100.0) == "run"
+    g.release("next", 100.1)
+    assert g.press("next", 100.3) == "cooldown"
+    g.release("next", 100.35)
+    assert g.press("next", 100.45) == "run"  # the cooldown counts from the press that ran
+
+
+def test_the_cooldown_is_per_command() -> None:
+    g = guard(cooldown=0.4)
+    assert g.press("next", 100.0) == "run"
+    assert g.press("prev", 100.1) == "run"
+
+
+# --- HotkeyGuard: auto-repeat ----------------------------------------------------------
+
+
+def test_repeat_sent_as_release_press_pairs_runs_once() -> None:
+    # X's default: first repeat after 660 ms, then 25 a second, longer than the cooldown.
+    g = guard(cooldown=0.4)
+    assert g.press("next", 100.0) == "run"
+    verdicts = []
+    for i in range(50):
+        at = 100.66 + i * 0.04
+        g.release("next", at)
+        verdicts.append(g.press("next", at + 0.001))
+    assert set(verdicts) == {"repeat"}
+    g.release("next", 102.8)
+    assert g.press("next", 103.0) == "run"
+
+
+# --- HotkeyGuard: confirmation ---------------------------------------------------------
+
+
+def test_reset_waits_for_a_second_press() -> None:
+    g = guard()
+    assert g.press("reset", 100.0) == "confirm"
+    assert (g.pending, g.pending_until) == ("reset", 102.0)
+    assert g.press("reset", 101.5) == "run"
+    assert g.pending is None
+
+
+def test_a_bounce_does_not_confirm() -> None:
+    g = guard(cooldown=0.4)
+    assert g.press("finish", 100.0) == "confirm"
+    assert g.press("finish", 100.2) == "cooldown"
+    assert g.pending == "finish"
+    assert g.press("finish", 100.9) == "run"
+
+
+def test_the_confirmation_expires() -> None:
+    g = guard(window=2.0)
+    g.press("reset", 100.0)
+    g.expire(101.9)
+    assert g.pending == "reset"
+    g.expire(102.0)
+    assert g.pending is None
+    assert g.press("reset", 102.5) == "confirm"
+
+
+def test_a_late_second_press_asks_again_even_before_expire_runs() -> None:
+    g = guard(window=2.0)
+    g.press("reset", 100.0)
+    assert g.press("reset", 102.1) == "confirm"
+    assert g.pending_until == pytest.approx(104.1)
+
+
+def test_another_command_cancels_the_confirmation() -> None:
+    g = guard()
+    g.press("reset", 100.0)
+    assert g.press("next", 100.5) == "run"
+    assert g.pending is None
+    assert g.press("reset", 101.0) == "confirm"
+
+
+def test_switching_from_reset_to_finish_asks_about_finish() -> None:
+    g = guard()
+    g.press("reset", 100.0)
+    assert g.press("finish", 100.5) == "confirm"
+    assert g.pending == "finish"
+
+
+def test_without_confirm_commands_reset_runs_at_once() -> None:
+    g = HotkeyGuard(cooldown=0.4, confirm_window=2.0, confirm_commands=frozenset())
+    assert g.press("reset", 100.0) == "run"
+
+
+def test_status_to_dict() -> None:
+    status = HotkeyStatus("active", "listening on :1", "reset")
+    assert status.to_dict() == {"state": "active", "reason": "listening on :1", "confirm": "reset"}
+
+
+# --- the service without X -------------------------------------------------------------
+
+
+class Recorder:
+    """The submit and on_status callbacks the server would pass, recording what they get."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.submitted: list[str] = []
+        self.statuses: list[HotkeyStatus] = []
+        self.fail_on = fail_on
+
+    async def submit(self, command: str) -> object:
+        if command == self.fail_on:
+            raise RuntimeError(f"{command} broke")
+        self.submitted.append(command)
+        return None
+
+    def service(self, bindings: Mapping[str, str] = DEFAULT_HOTKEYS, **kwargs: Any) -> HotkeyService:
+        return HotkeyService(bindings, self.submit, self.statuses.append, **kwargs)
+
+    @property
+    def confirms(self) -> list[str | None]:
+        return [s.confirm for s in self.statuses]
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def test_without_display_hotkeys_are_off_with_one_log_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    rec = Recorder()
+    service = rec.service()
+    with caplog.at_level(logging.INFO, logger="study_overlay.hotkeys"):
+        await service.start()
+        await service.stop()
+    assert service.status == HotkeyStatus("off", NO_DISPLAY)
+    assert rec.statuses == [HotkeyStatus("off", NO_DISPLAY)]
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", f"global hotkeys off: {NO_DISPLAY}")
+    ]
+
+
+def test_a_malformed_binding_is_refused_at_once() -> None:
+    with pytest.raises(ValueError, match="unknown key 'ctlr'"):
+        Recorder().service(bindings={"<ctlr>+n": "next"})
+
+
+async def test_with_no_bindings_hotkeys_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", ":0")
+    rec = Recorder()
+    service = rec.service(bindings={})
+    await service.start()
+    assert service.status == HotkeyStatus("off", "no hotkeys configured")
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+async def test_a_display_nobody_serves_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("Xlib")
+    monkeypatch.setenv("DISPLAY", ":0")
+    rec = Recorder()
+    service = rec.service(display=":4093")
+    await service.start()
+    assert service.status.state == "error"
+    assert service.status.reason.startswith("cannot open display :4093:")
+    await service.stop()
+    # python-xlib leaves its sockets open when it cannot connect; collect them here, under
+    # this test's filter, rather than in whichever test the garbage collector next runs.
+    gc.collect()
+
+
+async def test_without_python_xlib_hotkeys_say_pynput_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setitem(sys.modules, "Xlib.display", None)  # makes the import fail
+    service = Recorder().service()
+    await service.start()
+    assert service.status == HotkeyStatus("error", "pynput is not installed (pip install pynput)")
+
+
+def test_every_key_name_has_an_x_keysym() -> None:
+    pytest.importorskip("Xlib")
+    names = x_key_names()
+    assert 0 not in names  # a misspelt keysym name resolves to 0
+    assert set(names.values()) == NAMED_KEYS | set(MODIFIERS)
+
+
+# --- the service under a real Xvfb -------------------------------------------------------
+
+xvfb = pytest.mark.xvfb
+
+
+@pytest.fixture
+def xserver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Xvfb]:
+    require_real("Xvfb", "xdotool")
+    with Xvfb() as server:
+        monkeypatch.setenv("DISPLAY", server.display)
+        yield server
+
+
+Start = Callable[..., Awaitable[tuple[HotkeyService, Recorder]]]
+
+
+@pytest.fixture
+async def started() -> AsyncIterator[Start]:
+    services: list[HotkeyService] = []
+
+    async def start(rec: Recorder | None = None, **kwargs: Any) -> tuple[HotkeyService, Recorder]:
+        rec = rec or Recorder()
+        service = rec.service(**kwargs)
+        services.append(service)
+        await service.start()
+        assert service.status.state == "active", service.status
+        return service, rec
+
+    yield start
+    for service in services:
+        await service.stop()
+
+
+def keys(combo: str) -> str:
+    """xdotool's spelling of a canonical combination."""
+    names = {"cmd": "super", "enter": "Return", "esc": "Escape"}
+    return "+".join(names.get(k, k) for k in combo.replace("<", "").replace(">", "").split("+"))
+
+
+def combo_of(command: str) -> str:
+    return next(keys(c) for c, cmd in DEFAULT_HOTKEYS.items() if cmd == command)
+
+
+async def press(server: Xvfb, *args: str) -> None:
+    await asyncio.to_thread(server.xdotool, *args)
+
+
+@xvfb
+async def test_each_default_hotkey_submits_its_command(xserver: Xvfb, started: Start) -> None:
+    service, rec = await started(confirm_window=30.0)
+
+    def prompting(command: str) -> Callable[[], bool]:
+        return lambda: service.status.confirm == command
+
+    def submitted(count: int) -> Callable[[], bool]:
+        return lambda: len(rec.submitted) == count
+
+    for count, (combo, command) in enumerate(DEFAULT_HOTKEYS.items(), start=1):
+        await press(xserver, "key", keys(combo))
+        if command in CONFIRM:
+            await until(prompting(command), f"{command}'s prompt")
+            assert len(rec.submitted) == count - 1
+            await asyncio.sleep(0.6)  # past the cooldown
+            await press(xserver, "key", keys(combo))
+        await until(submitted(count), f"{command} to be submitted")
+    assert rec.submitted == list(DEFAULT_HOTKEYS.values())
+    assert service.status.confirm is None
+
+
+@xvfb
+async def test_modifier_order_and_release_order_do_not_matter(xserver: Xvfb, started: Start) -> None:
+    # With Shift down, X names the Alt key Meta: pressed after Shift, or released before it.
+    _, rec = await started()
+    hold = ["keydown", "shift", "keydown", "alt", "keydown", "ctrl"]
+    await press(xserver, *hold, "key", "n", "keyup", "alt", "keyup", "ctrl", "keyup", "shift")
+    await press(xserver, "key", "ctrl+shift+n")  # fires only if Alt were still taken as down
+    await press(xserver, "key", combo_of("prev"))
+    await until(lambda: "prev" in rec.submitted, "prev")
+    assert rec.submitted == ["next", "prev"]
+
+
+@xvfb
+async def test_a_held_key_fires_once(xserver: Xvfb, started: Start) -> None:
+    _, rec = await started()
+    # 1.5 s is past X's auto-repeat delay (660 ms): Xvfb sends repeated presses meanwhile.
+    await press(xserver, "keydown", combo_of("next"), "sleep", "1.5", "keyup", combo_of("next"))
+    await press(xserver, "key", combo_of("prev"))  # processed in order, so it marks the end
+    await until(lambda: "prev" in rec.submitted, "prev")
+    assert rec.submitted == ["next", "prev"]
+
+
+@xvfb
+async def test_repeat_as_release_press_pairs_fires_once(xserver: Xvfb, started: Start) -> None:
+    # What a server with non-detectable auto-repeat sends, spaced wider than the cooldown.
+    _, rec = await started()
+    combo = combo_of("next")
+    pair = ["sleep", "0.6", "keyup", "--delay", "0", "n", "keydown", "--delay", "0", "n"]
+    await press(xserver, "keydown", combo, *pair, *pair, "sleep", "0.1", "keyup", combo)
+    await press(xserver, "key", combo_of("prev"))
+    await until(lambda: "prev" in rec.submitted, "prev")
+    assert rec.submitted == ["next", "prev"]
+
+
+@xvfb
+async def test_x_second_press_within_the_cooldown_is_ignored(xserver: Xvfb, started: Start) -> None:
+    _, rec = await started(cooldown=30.0)
+    await press(xserver, "key", combo_of("next"), "sleep", "0.3", "key", combo_of("next"))
+    await press(xserver, "key", combo_of("prev"))
+    await until(lambda: "prev" in rec.submitted, "prev")
+    assert rec.submitted == ["next", "prev"]
+
+
+@xvfb
+async def test_a_press_after_the_cooldown_runs(xserver: Xvfb, started: Start) -> None:
+    _, rec = await started(cooldown=0.2)
+    await press(xserver, "key", combo_of("next"), "sleep", "0.8", "key", combo_of("next"))
+    await until(lambda: len(rec.submitted) == 2, "two presses")
+    assert rec.submitted == ["next", "next"]
+
+
+@xvfb
+async def test_reset_needs_a_second_press(xserver: Xvfb, started: Start) -> None:
+    service, rec = await started(confirm_window=30.0)
+    await press(xserver, "key", combo_of("reset"))
+    await until(lambda: service.status.confirm == "reset", "the confirmation prompt")
+    assert service.status.to_dict()["confirm"] == "reset"
+    assert rec.submitted == []
+    await asyncio.sleep(0.6)  # past the cooldown, so the press counts
+    await press(xserver, "key", combo_of("reset"))
+    await until(lambda: rec.submitted == ["reset"], "reset")
+    assert service.status.confirm is None
+    assert rec.confirms[-2:] == ["reset", None]
+
+
+@xvfb
+async def test_an_unconfirmed_reset_expires(xserver: Xvfb, started: Start) -> None:
+    service, rec = await started(confirm_window=0.5)
+    await press(xserver, "key", combo_of("reset"))
+    await until(lambda: rec.confirms[-1:] == [None] and "reset" in rec.confirms, "expiry")
+    await press(xserver, "key", combo_of("reset"))
+    await until(lambda: service.status.confirm == "reset", "a new prompt")
+    assert rec.submitted == []
+
+
+@xvfb
+async def test_a_failing_command_does_not_stop_the_hotkeys(
+    xserver: Xvfb, started: Start, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, rec = await started(Recorder(fail_on="next"))
+    await press(xserver, "key", combo_of("next"))
+    await press(xserver, "key", combo_of("prev"))
+    await until(lambda: rec.submitted == ["prev"], "prev")
+    assert "hotkey command next failed" in caplog.text
+
+
+@xvfb
+async def test_the_x_server_dying_is_reported_and_the_service_lives_on(xserver: Xvfb, started: Start) -> None:
+    service, rec = await started()
+    await press(xserver, "key", combo_of("next"))
+    await until(lambda: rec.submitted == ["next"], "next")
+    xserver.stop()
+    await until(lambda: service.status.state == "error", "the error status")
+    assert service.status == HotkeyStatus("error", X_GONE)
+    assert rec.statuses[-1] == HotkeyStatus("error", X_GONE)
+    await service.stop()
+    assert service.status == HotkeyStatus("error", X_GONE)
+
+
+@xvfb
+async def test_stop_ends_the_listener_thread_without_a_key_event(xserver: Xvfb, started: Start) -> None:
+    before = set(threading.enumerate())
+    service, _ = await started()
+    listeners = set(threading.enumerate()) - before
+    assert listeners
+    await service.stop()
+    assert [t for t in listeners if t.is_alive()] == []
+    assert service.status == HotkeyStatus("off", "stopped")
+
+
+@xvfb
+async def test_an_x_server_without_record_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_real("Xvfb", "xdotool")
+    with Xvfb("-extension", "RECORD") as server:
+        monkeypatch.setenv("DISPLAY", server.display)
+        service = Recorder().service(display=server.display)
+        await service.start()
+        assert service.status == HotkeyStatus("error", NO_RECORD)
+        await service.stop()
+
+
+@xvfb
+async def test_without_pynput_hotkeys_say_so(xserver: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pynput", None)  # makes the import fail
+    service = Recorder().service()
+    await service.start()
+    assert service.status == HotkeyStatus("error", "pynput is not installed (pip install pynput)")
+
+
+@xvfb
+async def test_a_frozen_x_server_cannot_hang_start(xserver: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hotkeys, "_OPEN_TIMEOUT", 1.0)
+    before = set(threading.enumerate())
+    xserver.freeze()
+    service = Recorder().service(display=xserver.display)
+    await service.start()
+    assert service.status == HotkeyStatus("error", "X server did not answer within 1 s")
+    xserver.stop()
+    await service.stop()
+    await until(lambda: set(threading.enumerate()) <= before, "the opening thread to end")
+
+
+@xvfb
+async def test_under_wayland_the_status_says_what_is_not_seen(
+    xserver: Xvfb, started: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    service, _ = await started()
+    assert service.status.reason == (
+        f"listening on {xserver.display} through XWayland: keys typed into Wayland windows are not seen"
+    )
+
+
+@xvfb
+def test_canonical_combinations_parse_in_pynput(xserver: Xvfb) -> None:
+    pytest.importorskip("Xlib")
+    from pynput import keyboard
+
+    for combo in [*DEFAULT_HOTKEYS, parse_combo("ctrl+alt+space"), parse_combo("<cmd>+<f5>")]:
+        assert keyboard.HotKey.parse(combo)
