@@ -17,7 +17,7 @@ from .config import ConfigError, load_config
 DEFAULT_CONFIG = "config.yaml"
 CLIENT_COMMANDS = (
     "start", "next", "prev", "pause", "resume", "toggle-pause", "finish", "reset", "restore",
-    "undo-fail",
+    "undo-fail", "unit-done", "unit-undo",
 )
 
 
@@ -49,12 +49,19 @@ def _parser() -> argparse.ArgumentParser:
         "finish": "finish the session", "reset": "put the session aside (restore brings it back)",
         "restore": "bring back the session the last reset put aside",
         "undo-fail": "remove the last failure of this session",
+        "unit-done": "mark one unit of the goal done", "unit-undo": "take back the last unit-done",
     }
     for name in CLIENT_COMMANDS:
         client(name, helps[name])
     client("fail", "log a failure").add_argument("note", nargs="*", help="what went wrong")
     client("goto", "jump to a step").add_argument("step", help="step id or 1-based number")
     client("status", "show the session").add_argument("--json", action="store_true")
+    export = sub.add_parser("export", help="print a session as md, csv or json", parents=[common])
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("--session", type=int, metavar="N", help="session number")
+    which.add_argument("--last", action="store_true", help="the latest session (the default)")
+    export.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    export.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
     return p
 
 
@@ -62,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.cmd == "check-config":
         return _check_config(args.path or args.config)
+    if args.cmd == "export":
+        return _export(args)
     if args.cmd == "serve":
         from .serve import serve  # the server stack loads only here
 
@@ -76,6 +85,41 @@ def _check_config(path: str) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     print(f"{path}: OK ({len(config.steps)} steps)")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from . import export, history
+    from .storage import StorageError
+
+    try:
+        config = load_config(args.config)
+        db = history.open_readonly(args.db or config.storage_path)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except StorageError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 2
+    try:
+        number = args.session
+        if number is None:
+            row = db.execute("SELECT max(number) FROM sessions").fetchone()
+            number = row[0] if row else None
+        detail = None if number is None else history.session_detail(
+            db, config, number, datetime.now(UTC)
+        )
+    finally:
+        db.close()
+    if detail is None:
+        print("export: " + (f"no session {number}" if number else "no session recorded yet"), file=sys.stderr)
+        return 1
+    tz = config.timezone
+    text = {"md": lambda: export.to_markdown(detail, tz), "csv": lambda: export.to_csv(detail, tz),
+            "json": lambda: export.to_json(detail)}[args.format]()
+    sys.stdout.write(text)
     return 0
 
 

@@ -19,6 +19,8 @@ SIMPLE: dict[str, Callable[[], core.Command]] = {
     "finish": core.Finish,
     "reset": core.Reset,
     "restore": core.Restore,
+    "unit-done": core.CompleteUnit,
+    "unit-undo": core.UndoUnit,
 }
 NAMES = (*SIMPLE, "fail", "goto")
 

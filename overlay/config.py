@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .keycombo import DEFAULT_HOTKEYS, parse_combo
 from .yamlpaths import Path as KeyPath
@@ -35,6 +36,14 @@ class Step:
 class Deadline:
     at: datetime
     label: str
+
+
+@dataclass(frozen=True)
+class Goal:
+    units: int
+    unit: str = "unit"
+    unit_plural: str = "units"
+    since: datetime | None = None  # pacing counts from here; else from the first session
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class ObsConfig:
 
 HOTKEY_COMMANDS = (
     "start", "next", "prev", "pause", "resume", "toggle-pause", "fail", "undo-fail", "finish",
-    "reset", "restore",
+    "reset", "restore", "unit-done", "unit-undo",
 )
 
 
@@ -95,6 +104,8 @@ class HotkeysConfig:
 class Config:
     steps: tuple[Step, ...]
     deadline: Deadline | None = None
+    goal: Goal | None = None
+    timezone: tzinfo | None = None  # None: the machine's local time
     server: ServerConfig = field(default_factory=ServerConfig)
     storage_path: Path = Path("study-overlay.sqlite3")
     obs: ObsConfig = field(default_factory=ObsConfig)
@@ -214,12 +225,16 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
     except YamlSyntaxError as exc:
         raise ConfigError(f"not valid YAML: {exc}") from None
     r = _Reader(lines)
-    top = r.mapping(raw, (), {"steps", "deadline", "server", "storage", "obs", "hotkeys"})
+    top = r.mapping(
+        raw, (), {"steps", "deadline", "goal", "timezone", "server", "storage", "obs", "hotkeys"}
+    )
     if raw is None or "steps" not in top:
         raise r.fail(("steps",), "is required: list your routine's steps")
     return Config(
         steps=_steps(r, top["steps"]),
         deadline=_deadline(r, top.get("deadline")),
+        goal=_goal(r, top.get("goal")),
+        timezone=_timezone(r, top.get("timezone")),
         server=_server(r, top.get("server")),
         storage_path=_storage(r, top.get("storage"), base_dir),
         obs=_obs(r, top.get("obs")),
@@ -282,6 +297,45 @@ def _deadline(r: _Reader, raw: Any) -> Deadline | None:
         raise r.fail((*path, "at"), f"needs a time zone, like {_EXAMPLE_AT} or ...Z")
     label = r.string(m, path, "label", "Deadline").strip() or "Deadline"
     return Deadline(at=at, label=label)
+
+
+def _goal(r: _Reader, raw: Any) -> Goal | None:
+    path: KeyPath = ("goal",)
+    if raw is None:
+        return None
+    m = r.mapping(raw, path, {"units", "unit", "unit_plural", "since"})
+    units = m.get("units")
+    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+        raise r.fail((*path, "units"), f"expected a whole number of units, 1 or more, got {units!r}")
+    unit = r.string(m, path, "unit", "unit").strip() or "unit"
+    since = m.get("since")
+    if isinstance(since, str):
+        try:
+            since = datetime.fromisoformat(since)
+        except ValueError:
+            raise r.fail((*path, "since"), f"expected a date like 2026-11-01, got {since!r}") from None
+    if isinstance(since, date) and not isinstance(since, datetime):
+        since = datetime.combine(since, time())
+    if since is not None and not isinstance(since, datetime):
+        raise r.fail((*path, "since"), f"expected a date like 2026-11-01, got {since!r}")
+    if since is not None and since.tzinfo is None:
+        since = since.astimezone()  # a plain date means midnight here
+    return Goal(
+        units=units, unit=unit,
+        unit_plural=r.string(m, path, "unit_plural", unit + "s").strip() or unit + "s",
+        since=since,
+    )
+
+
+def _timezone(r: _Reader, raw: Any) -> tzinfo | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        raise r.fail(("timezone",), f"expected a time zone name like Europe/Rome, got {raw!r}")
+    try:
+        return ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise r.fail(("timezone",), f"unknown time zone {raw!r}; use a name like Europe/Rome") from None
 
 
 def _server(r: _Reader, raw: Any) -> ServerConfig:

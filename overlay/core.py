@@ -43,6 +43,9 @@ class State:
     failures_before: int = 0  # failures of every session but `session`
     discarded: Session | None = None  # what the last reset put aside, for `restore`
     discarded_at: datetime | None = None
+    previous: Session | None = None  # the session before this one, for the review step
+    first_started: datetime | None = None  # start of the very first session: pacing counts from it
+    units: tuple[datetime, ...] = ()  # when each unit of the goal was done
 
 
 def phase(state: State) -> str:
@@ -153,9 +156,19 @@ class Restore:
     name = "restore"
 
 
+@dataclass(frozen=True)
+class CompleteUnit:
+    name = "unit-done"
+
+
+@dataclass(frozen=True)
+class UndoUnit:
+    name = "unit-undo"
+
+
 Command = (
     Start | Next | Prev | Goto | Pause | Resume | TogglePause | Fail | UndoFail | Finish
-    | Reset | Restore
+    | Reset | Restore | CompleteUnit | UndoUnit
 )
 
 
@@ -216,9 +229,20 @@ class SessionRestored:
     session: int
 
 
+@dataclass(frozen=True)
+class UnitCompleted:
+    count: int
+
+
+@dataclass(frozen=True)
+class UnitRemoved:
+    count: int
+
+
 Event = (
     SessionStarted | StepCompleted | StepChanged | Paused | Resumed | FailureLogged
-    | FailureRemoved | SessionFinished | SessionReset | SessionRestored
+    | FailureRemoved | SessionFinished | SessionReset | SessionRestored | UnitCompleted
+    | UnitRemoved
 )
 
 
@@ -278,6 +302,10 @@ class NothingToRestore(Refused):
     message = "nothing to restore: no session was reset since the last start"
 
 
+class NoUnitToUndo(Refused):
+    message = "no unit of the goal is marked done"
+
+
 class NoteTooLong(Refused):
     message = f"a failure note has at most {NOTE_MAX} characters"
 
@@ -298,9 +326,17 @@ def apply(
                 number=state.last_number + 1, started_at=now,
                 step_times=(ZERO,) * step_count, running_since=now,
             )
-            return State(
-                session=new, last_number=new.number, failures_before=total_failures(state)
+            return replace(
+                state, session=new, last_number=new.number, failures_before=total_failures(state),
+                discarded=None, discarded_at=None, previous=s or state.discarded or state.previous,
+                first_started=state.first_started or now,
             ), (SessionStarted(new.number),)
+        case CompleteUnit():
+            return replace(state, units=(*state.units, now)), (UnitCompleted(len(state.units) + 1),)
+        case UndoUnit():
+            if not state.units:
+                raise NoUnitToUndo()
+            return replace(state, units=state.units[:-1]), (UnitRemoved(len(state.units) - 1),)
         case Restore():
             if s is not None or state.discarded is None:
                 raise NothingToRestore()

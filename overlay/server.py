@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -11,7 +12,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from . import commands, core, pages, views
+from . import commands, core, history, pages, views
 from .config import Config
 from .dispatch import Change, Dispatcher, utc_now
 from .hub import Hub
@@ -91,6 +92,35 @@ async def get_state(request: web.Request) -> web.Response:
     return web.Response(text=live.render(live.dispatcher.clock()), content_type="application/json")
 
 
+async def get_history(request: web.Request) -> web.Response:
+    live = request.app[LIVE]
+    now = live.dispatcher.clock()
+    data = await asyncio.to_thread(
+        history.history, live.config.storage_path, live.config, live.dispatcher.state, now
+    )
+    return web.json_response(data)
+
+
+async def get_session(request: web.Request) -> web.Response:
+    live = request.app[LIVE]
+    try:
+        number = int(request.match_info["number"])
+    except ValueError:
+        return error(400, "a session number is a whole number")
+
+    def read() -> dict[str, Any] | None:
+        db = history.open_readonly(live.config.storage_path)
+        try:
+            return history.session_detail(db, live.config, number, live.dispatcher.clock())
+        finally:
+            db.close()
+
+    detail = await asyncio.to_thread(read)
+    if detail is None:
+        return error(404, f"no session {number}")
+    return web.json_response(detail)
+
+
 async def post_command(request: web.Request) -> web.Response:
     live = request.app[LIVE]
     denied = command_denied(request, live.config.server)
@@ -156,6 +186,8 @@ def build_app(
     app.add_routes([
         web.get("/healthz", healthz),
         web.get("/api/state", get_state),
+        web.get("/api/history", get_history),
+        web.get(r"/api/sessions/{number}", get_session),
         web.post("/api/commands", post_command),
         web.get("/ws", websocket),
         *pages.routes(),

@@ -107,6 +107,9 @@ def state_to_json(state: core.State) -> str:
         "failures_before": state.failures_before,
         "discarded": session_to_dict(state.discarded) if state.discarded else None,
         "discarded_at": _t(state.discarded_at),
+        "previous": session_to_dict(state.previous) if state.previous else None,
+        "first_started": _t(state.first_started),
+        "units": [_t(u) for u in state.units],
     })
 
 
@@ -118,6 +121,9 @@ def state_from_json(text: str) -> core.State:
         failures_before=d["failures_before"],
         discarded=session_from_dict(d["discarded"]) if d["discarded"] else None,
         discarded_at=_dt(d["discarded_at"]),
+        previous=session_from_dict(d["previous"]) if d.get("previous") else None,
+        first_started=_dt(d.get("first_started")),
+        units=tuple(datetime.fromisoformat(u) for u in d.get("units", ())),
     )
 
 

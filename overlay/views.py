@@ -7,6 +7,7 @@ from typing import Any
 
 from . import core
 from .config import Config
+from .pacing import pacing
 
 LOG_LIMIT = 100  # failures of the session carried in a snapshot; history has the rest
 
@@ -82,7 +83,25 @@ def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict
             "log": log,
         },
         "deadline": _deadline(config, now),
+        "goal": pacing(config.goal, config.deadline, len(state.units), state.first_started, now),
+        "review": _review(state, config) if step_cfg.reviews_previous else None,
         "can_restore": state.discarded is not None and s is None,
+    }
+
+
+def _review(state: core.State, config: Config) -> dict[str, Any] | None:
+    """The previous session's failures: the weaknesses to look at again."""
+    prev = state.previous
+    if prev is None:
+        return None
+    titles = {i: st.title for i, st in enumerate(config.steps)}
+    return {
+        "session": prev.number,
+        "count": len(prev.failures),
+        "notes": [
+            {"at": iso(f.at), "step": titles.get(f.step, "?"), "note": f.note}
+            for f in prev.failures if f.note
+        ][-LOG_LIMIT:],
     }
 
 

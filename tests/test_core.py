@@ -226,3 +226,27 @@ def test_fit_steps_keeps_time_when_the_routine_shrinks() -> None:
     assert fitted.session.step == 1
     assert mins(sum(fitted.session.step_times, timedelta(0))) == 6
     assert fitted.session.failures[0].step == 1
+
+
+# --- goal units and the previous session -------------------------------------------------
+
+
+def test_unit_done_and_undo_work_in_any_phase() -> None:
+    state = run((0, core.CompleteUnit()), (1, core.Start()), (2, core.CompleteUnit()))
+    assert state.units == (at(0), at(2))
+    evs = events(state, 3, core.UndoUnit())
+    assert evs == (core.UnitRemoved(1),)
+    state = run((3, core.UndoUnit()), (4, core.UndoUnit()), state=state)
+    assert state.units == ()
+
+
+def test_unit_undo_with_none_done_is_refused() -> None:
+    with pytest.raises(core.NoUnitToUndo):
+        run((0, core.UndoUnit()))
+
+
+def test_a_new_session_remembers_the_one_before_and_the_first_start() -> None:
+    state = run((0, core.Start()), (1, core.Fail("weak spot")), (2, core.Finish()), (9, core.Start()))
+    assert state.previous is not None and state.previous.number == 1
+    assert [f.note for f in state.previous.failures] == ["weak spot"]
+    assert state.first_started == at(0)
