@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .background import hotkeys_ctx
+from .background import hotkeys_ctx, obs_ctx
 from .config import Config, ConfigError, is_loopback_host, load_config
 from .server import build_app
 from .storage import Storage, StorageError
@@ -49,7 +49,7 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
         print(f"storage error: {exc}", file=sys.stderr)
         return 2
     app = build_app(config, storage)
-    app.cleanup_ctx.append(hotkeys_ctx)
+    app.cleanup_ctx.extend([hotkeys_ctx, obs_ctx])
     base = config.server.base_url
     token = f"?token={config.server.token}" if config.server.token else ""
     lines = [f"study-overlay serving on {base} (data: {config.storage_path})",
