@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     client("fail", "log a failure").add_argument("note", nargs="*", help="what went wrong")
     client("goto", "jump to a step").add_argument("step", help="step id or 1-based number")
     client("status", "show the session").add_argument("--json", action="store_true")
+    obs = sub.add_parser("obs", help="OBS tools", parents=[common])
+    obs_sub = obs.add_subparsers(dest="obs_cmd", required=True, metavar="OBS_COMMAND")
+    setup = obs_sub.add_parser("setup", help="create the scenes in scenes/ and their overlay sources in OBS",
+                               parents=[common])
+    setup.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    setup.add_argument("--scenes", type=Path, help="scenes folder (default: scenes/ beside the config)")
     export = sub.add_parser("export", help="print a session as md, csv or json", parents=[common])
     which = export.add_mutually_exclusive_group()
     which.add_argument("--session", type=int, metavar="N", help="session number")
@@ -71,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.path or args.config)
     if args.cmd == "export":
         return _export(args)
+    if args.cmd == "obs":
+        return _obs_setup(args)
     if args.cmd == "serve":
         from .serve import serve  # the server stack loads only here
 
@@ -86,6 +94,21 @@ def _check_config(path: str) -> int:
         return 2
     print(f"{path}: OK ({len(config.steps)} steps)")
     return 0
+
+
+def _obs_setup(args: argparse.Namespace) -> int:
+    from .obs_setup import run_setup
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    scenes = args.scenes or Path(args.config).resolve().parent / "scenes"
+    obs = config.obs
+    return run_setup(host=obs.host, port=obs.port, password=obs.password,
+                     base_url=config.server.base_url, scenes_dir=scenes, dry_run=args.dry_run,
+                     out=sys.stdout)
 
 
 def _export(args: argparse.Namespace) -> int:
