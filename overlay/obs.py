@@ -23,6 +23,7 @@ import obsws_python
 from obsws_python.baseclient import ObsClient
 from obsws_python.error import OBSSDKError, OBSSDKRequestError, OBSSDKTimeoutError
 from websocket import (
+    WebSocketAddressException,
     WebSocketBadStatusException,
     WebSocketConnectionClosedException,
     WebSocketException,
@@ -79,7 +80,7 @@ def describe_error(exc: BaseException, host: str, port: int) -> str:
         return f"{where} is not an OBS WebSocket server (HTTP {exc.status_code})"
     if isinstance(exc, WebSocketConnectionClosedException | ConnectionError):
         return "OBS closed the connection"
-    if isinstance(exc, socket.gaierror):
+    if isinstance(exc, socket.gaierror | WebSocketAddressException):
         return f"cannot resolve OBS host {host!r}"
     if isinstance(exc, OSError):
         return f"OBS not reachable at {where} ({exc.strerror or exc})"

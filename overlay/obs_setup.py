@@ -14,7 +14,7 @@ from overlay.obs import LinkError, close_client, connect, describe_error
 
 BROWSER_KIND = "browser_source"
 SCENES_FILE = "scenes.yaml"
-EXIT_OK, EXIT_FAILED, EXIT_NO_BROWSER = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_NO_BROWSER = 0, 1, 3
 
 
 class ScenesFileError(Exception):
@@ -254,7 +254,7 @@ def provision(client: Any | None, specs: Sequence[SceneSpec], *, base_url: str, 
 
 def run_setup(*, host: str, port: int, password: str, base_url: str, scenes_dir: Path,
               dry_run: bool, out: TextIO) -> int:
-    """Exit status: 0 done, 1 failed, 2 scenes done but OBS lacks browser sources."""
+    """Exit status: 0 done, 1 failed, 3 scenes done but OBS lacks browser sources."""
     path = scenes_dir / SCENES_FILE
     try:
         specs = load_scenes(path)

@@ -142,8 +142,8 @@ def test_export_cli(ny_config: Config, tmp_path: Path) -> None:
     config_file.write_text(ROUTINE_NY + f"storage:\n  path: {ny_config.storage_path}\n")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "overlay", "--config", str(config_file), "export", *args],
-                              capture_output=True, text=True, timeout=30)
+        command = [sys.executable, "-m", "overlay", "--config", str(config_file), "export", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
     done = run("--session", "1", "--format", "csv")
     assert done.returncode == 0, done.stderr

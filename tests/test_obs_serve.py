@@ -1,0 +1,122 @@
+"""The whole service against a real OBS: steps switch scenes, OBS's own switches move the session."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.obs_harness import Obs, require_obs, running_obs
+
+from .procs import ServerProcess, free_port, post, write_config
+
+pytestmark = pytest.mark.obs
+
+SCENES = ["Review", "Lecture", "Lecture (practice)", "Reading", "Questionnaire", "Project",
+          "Break", "Finished", "Elsewhere"]
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (OSError, KeyError) as exc:
+            last = exc
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def _write(folder: Path, port: int, obs: Obs, password: str | None) -> Path:
+    path = write_config(folder, port)
+    text = path.read_text()
+    for old, new in (("  enabled: false ", "  enabled: true "), ("port: 4455", f"port: {obs.port}"),
+                     ('password: ""', f'password: "{password or obs.password}"')):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def obs() -> Iterator[Obs]:
+    require_obs()
+    with running_obs(SCENES) as (_xvfb, obs):
+        obs.wait_ready()
+        yield obs
+
+
+@pytest.fixture
+def server(obs: Obs, tmp_path: Path) -> Iterator[ServerProcess]:
+    obs.switch_and_settle("Elsewhere")
+    port = free_port()
+    proc = ServerProcess(_write(tmp_path, port, obs, None), port).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def test_steps_pause_and_finish_switch_the_program_scene(obs: Obs, server: ServerProcess) -> None:
+    wait_for(lambda: server.state()["obs"]["state"] == "connected", "link connected")
+    post(server.url, {"command": "start"})
+    wait_for(lambda: obs.program_scene() == "Review", "Review scene")
+    post(server.url, {"command": "next"})
+    wait_for(lambda: obs.program_scene() == "Lecture", "Lecture scene")
+    post(server.url, {"command": "pause"})
+    wait_for(lambda: obs.program_scene() == "Break", "Break while paused")
+    post(server.url, {"command": "resume"})
+    wait_for(lambda: obs.program_scene() == "Lecture", "back to Lecture")
+    post(server.url, {"command": "finish"})
+    wait_for(lambda: obs.program_scene() == "Finished", "Finished scene")
+
+
+def test_a_scene_switched_in_obs_moves_the_session(obs: Obs, server: ServerProcess) -> None:
+    wait_for(lambda: server.state()["obs"]["state"] == "connected", "link connected")
+    post(server.url, {"command": "start"})
+    wait_for(lambda: obs.program_scene() == "Review", "Review scene")
+    obs.request("SetCurrentProgramScene", {"sceneName": "Reading"})
+    wait_for(lambda: server.state()["step"]["id"] == "reading", "session follows to reading")
+    assert "goto via obs" in server.output()
+    post(server.url, {"command": "pause"})
+    wait_for(lambda: obs.program_scene() == "Break", "Break while paused")
+    obs.request("SetCurrentProgramScene", {"sceneName": "Project"})
+    snap = wait_for(lambda: (s := server.state())["step"]["id"] == "project" and s, "follows to project")
+    assert snap["phase"] == "running"  # leaving the break scene for a step ends the break
+    time.sleep(0.5)
+    assert obs.program_scene() == "Project"  # and OBS is not switched back to Break
+
+
+def test_obs_started_after_the_service_gets_synced(obs: Obs, tmp_path: Path) -> None:
+    obs.quit()
+    port = free_port()
+    server = ServerProcess(_write(tmp_path, port, obs, None), port).start()
+    try:
+        post(server.url, {"command": "start"})
+        post(server.url, {"command": "next"})
+        snap = server.state()
+        assert snap["phase"] == "running" and snap["obs"]["state"] == "error"
+        assert "not reachable" in snap["obs"]["reason"]
+        obs.start()
+        obs.wait_ready()
+        wait_for(lambda: server.state()["obs"]["state"] == "connected", "link connected")
+        wait_for(lambda: obs.program_scene() == "Lecture", "resynced to the current step")
+    finally:
+        server.stop()
+
+
+def test_a_wrong_password_is_a_clear_link_error(obs: Obs, tmp_path: Path) -> None:
+    port = free_port()
+    server = ServerProcess(_write(tmp_path, port, obs, "not-the-password"), port).start()
+    try:
+        snap = wait_for(lambda: (s := server.state())["obs"]["state"] == "error" and s, "link error")
+        assert "wrong password" in snap["obs"]["reason"]
+        assert post(server.url, {"command": "start"})[0] == 200
+    finally:
+        server.stop()
