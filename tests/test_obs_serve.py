@@ -120,3 +120,20 @@ def test_a_wrong_password_is_a_clear_link_error(obs: Obs, tmp_path: Path) -> Non
         assert post(server.url, {"command": "start"})[0] == 200
     finally:
         server.stop()
+
+
+def test_a_frozen_obs_never_holds_up_commands_and_is_resynced_after(obs: Obs, server: ServerProcess) -> None:
+    wait_for(lambda: server.state()["obs"]["state"] == "connected", "link connected")
+    post(server.url, {"command": "start"})
+    wait_for(lambda: obs.program_scene() == "Review", "Review scene")
+    obs.freeze()
+    try:
+        for command in ("next", "next", "fail"):
+            status, snap = post(server.url, {"command": command}, timeout=2)
+            assert status == 200
+        assert snap["step"]["id"] == "practice" and snap["failures"]["session"] == 1
+        wait_for(lambda: server.state()["obs"]["state"] == "error", "link reports the frozen OBS")
+    finally:
+        obs.thaw()
+    wait_for(lambda: server.state()["obs"]["state"] == "connected", "link back")
+    wait_for(lambda: obs.program_scene() == "Lecture (practice)", "resynced to the current step")
