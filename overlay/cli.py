@@ -21,6 +21,12 @@ CLIENT_COMMANDS = (
 )
 
 
+def _port(text: str) -> int:
+    if not text.isdecimal() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="study-overlay", description="Study-session overlays and controls for OBS."
@@ -33,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="run the service", parents=[common])
     serve.add_argument("--host", help="address to bind (default: server.host)")
-    serve.add_argument("--port", type=int, help="port (default: server.port)")
+    serve.add_argument("--port", type=_port, help="port (default: server.port)")
     serve.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
     check = sub.add_parser("check-config", help="validate a config file and exit", parents=[common])
     check.add_argument("path", nargs="?", help="file to check (default: --config)")
@@ -126,6 +132,10 @@ def _export(args: argparse.Namespace) -> int:
     except StorageError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2
+    if args.session is not None and not 1 <= args.session <= 10**9:
+        db.close()
+        print(f"export: no session {args.session}", file=sys.stderr)
+        return 1
     try:
         number = args.session
         if number is None:

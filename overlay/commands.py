@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,14 +30,16 @@ class BadCommand(Exception):
     """Malformed input: answered with 400 and changes nothing."""
 
 
-def find_step(steps: Sequence[Step], ref: str) -> int | None:
-    """A step by id or by 1-based number."""
-    for i, step in enumerate(steps):
-        if step.id == ref:
-            return i
-    if ref.isdigit() and 1 <= int(ref) <= len(steps):
-        return int(ref) - 1
-    return None
+def find_step(steps: Sequence[Step], ref: str | int) -> int | None:
+    """A step by id, or by 1-based number (a JSON number is only ever a number)."""
+    if isinstance(ref, str):
+        for i, step in enumerate(steps):
+            if step.id == ref:
+                return i
+        if not re.fullmatch(r"[0-9]{1,3}", ref):
+            return None
+        ref = int(ref)
+    return ref - 1 if 1 <= ref <= len(steps) else None
 
 
 def parse(data: Any, steps: Sequence[Step]) -> core.Command:
@@ -45,7 +48,7 @@ def parse(data: Any, steps: Sequence[Step]) -> core.Command:
     name = data.get("command")
     if not isinstance(name, str):
         raise BadCommand('missing "command" (text), e.g. {"command": "next"}')
-    allowed = {"command", "token"}
+    allowed = {"command"}
     if name == "fail":
         allowed.add("note")
     elif name == "goto":
@@ -61,14 +64,15 @@ def parse(data: Any, steps: Sequence[Step]) -> core.Command:
             note = ""
         if not isinstance(note, str):
             raise BadCommand('"note" must be text')
+        note = note.strip()
         if len(note) > core.NOTE_MAX:
             raise BadCommand(f'"note" is {len(note)} characters; at most {core.NOTE_MAX}')
-        return core.Fail(note=note.strip())
+        return core.Fail(note=note)
     if name == "goto":
         ref = data.get("step")
         if isinstance(ref, bool) or not isinstance(ref, str | int):
             raise BadCommand('"step" must be a step id or its 1-based number')
-        index = find_step(steps, str(ref))
+        index = find_step(steps, ref)
         if index is None:
             ids = ", ".join(s.id for s in steps)
             raise BadCommand(f"no step {ref!r}; steps are 1-{len(steps)} or: {ids}")

@@ -78,17 +78,23 @@ def total_failures(state: State) -> int:
 
 
 def fit_steps(state: State, count: int) -> State:
-    """Adapt a restored session to a routine that gained or lost steps since."""
-    s = state.session
+    """Adapt restored sessions to a routine that gained or lost steps since."""
+    return replace(
+        state,
+        session=_fit(state.session, count),
+        discarded=_fit(state.discarded, count),
+        previous=_fit(state.previous, count),
+    )
+
+
+def _fit(s: Session | None, count: int) -> Session | None:
     if s is None or len(s.step_times) == count:
-        return state
+        return s
     times = (s.step_times + (ZERO,) * count)[:count]
     overflow = sum(s.step_times[count:], ZERO)
     times = (*times[:-1], times[-1] + overflow)
     failures = tuple(replace(f, step=min(f.step, count - 1)) for f in s.failures)
-    return replace(state, session=replace(
-        s, step_times=times, step=min(s.step, count - 1), failures=failures
-    ))
+    return replace(s, step_times=times, step=min(s.step, count - 1), failures=failures)
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -398,9 +404,10 @@ def _on_active(
                 Resumed(max(ZERO, now - s.paused_at)),
             )
         case Fail(note=note):
+            note = note.strip()
             if len(note) > NOTE_MAX:
                 raise NoteTooLong()
-            failure = Failure(at=now, step=s.step, note=note.strip())
+            failure = Failure(at=now, step=s.step, note=note)
             new = replace(s, failures=(*s.failures, failure))
             return _with(state, new), (FailureLogged(failure, len(new.failures)),)
         case Finish():

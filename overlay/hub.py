@@ -11,8 +11,7 @@ from aiohttp import web
 
 log = logging.getLogger("study_overlay.hub")
 
-# Below this many unsent bytes a write cannot pause the socket, so it is done inline.
-CONGESTED = 16 * 1024
+FRAME_HEADER = 14  # the most a WebSocket frame header takes
 
 
 class Outbox:
@@ -32,12 +31,15 @@ class Outbox:
         self.pending = text
         self.wake.set()
 
-    def keeps_up(self) -> bool:
+    def can_take(self, size: int) -> bool:
+        """True when writing `size` bytes now cannot pause the socket, so send_str cannot wait."""
         t = self.transport
-        if self.sending or self.pending is not None or t is None or t.is_closing():
+        if self.sending or self.pending is not None or not isinstance(t, asyncio.WriteTransport):
             return False
-        size = t.get_write_buffer_size() if isinstance(t, asyncio.WriteTransport) else 0
-        return size < CONGESTED
+        if t.is_closing():
+            return False
+        _low, high = t.get_write_buffer_limits()
+        return t.get_write_buffer_size() + size + FRAME_HEADER <= high
 
 
 class Hub:
@@ -54,9 +56,13 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
 
     async def _fanout(self, text: str) -> None:
-        # One task writes to every client that keeps up: no task switch per client.
+        # One task writes to every client that keeps up, with no task switch per client.
+        # can_take() guarantees those sends finish without suspending, so each fan-out
+        # runs whole and clients see revisions in order; any other client gets the text
+        # through its own pump, which only ever sends its newest.
+        size = len(text.encode())
         for box in list(self._boxes):
-            if not box.keeps_up():
+            if not box.can_take(size):
                 box.put(text)
                 continue
             try:

@@ -103,10 +103,10 @@ async def get_history(request: web.Request) -> web.Response:
 
 async def get_session(request: web.Request) -> web.Response:
     live = request.app[LIVE]
-    try:
-        number = int(request.match_info["number"])
-    except ValueError:
+    text = request.match_info["number"]
+    if not text.isascii() or not text.isdecimal() or len(text) > 9:
         return error(400, "a session number is a whole number")
+    number = int(text)
 
     def read() -> dict[str, Any] | None:
         db = history.open_readonly(live.config.storage_path)
@@ -126,17 +126,14 @@ async def post_command(request: web.Request) -> web.Response:
     denied = command_denied(request, live.config.server)
     if denied is not None:
         return denied
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return error(400, f"body too large; at most {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        return error(400, f"body too large; at most {MAX_BODY} bytes")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        raw = await request.read()  # client_max_size caps it
+    except web.HTTPRequestEntityTooLarge:
+        return error(400, f"body too large; at most {MAX_BODY} bytes")
+    data = _json(raw)
+    if data is _NOT_JSON:
         return error(400, 'body is not JSON; send {"command": "next"}')
-    door = request.headers.get("X-Study-Overlay-Door", "http")
-    status, payload = await live.execute(data, door if door in DOORS else "http")
+    status, payload = await live.execute(data, _door(request.headers.get("X-Study-Overlay-Door"), "http"))
     if isinstance(payload, str):
         return web.Response(text=payload, status=status, content_type="application/json")
     return web.json_response(payload, status=status)
@@ -156,17 +153,32 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _ws_command(live: Live, text: str, denied: web.Response | None) -> dict[str, Any]:
+_NOT_JSON = object()
+
+
+def _json(raw: str | bytes) -> Any:
     try:
-        data = json.loads(text)
-    except ValueError:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _door(value: object, default: str) -> str:
+    return value if isinstance(value, str) and value in DOORS else default
+
+
+async def _ws_command(live: Live, text: str, denied: web.Response | None) -> dict[str, Any]:
+    data = _json(text)
+    if data is _NOT_JSON:
         return {"type": "result", "ok": False, "status": 400, "error": "message is not JSON"}
     ref = data.pop("id", None) if isinstance(data, dict) else None
+    if not isinstance(ref, str | int | None):
+        ref = None
     if denied is not None:
         body = json.loads(denied.text or "{}")
         return {"type": "result", "id": ref, "ok": False, "status": denied.status, **body}
-    door = data.pop("door", "ws") if isinstance(data, dict) else "ws"
-    status, payload = await live.execute(data, door if door in DOORS else "ws")
+    door = _door(data.pop("door", None) if isinstance(data, dict) else None, "ws")
+    status, payload = await live.execute(data, door)
     if isinstance(payload, str):
         return {"type": "result", "id": ref, "ok": True, "status": 200,
                 "rev": live.dispatcher.rev}

@@ -167,7 +167,8 @@ class Storage:
         state: core.State, events: tuple[core.Event, ...],
     ) -> None:
         db = self._db
-        with db:
+        with db:  # isolation_level=None: the transaction must be opened by hand
+            db.execute("BEGIN IMMEDIATE")
             db.execute(
                 "INSERT INTO commands (rev, at, command, door) VALUES (?, ?, ?, ?)",
                 (rev, _t(now), json.dumps(_command_dict(command)), door),
@@ -179,7 +180,8 @@ class Storage:
             )
             for s, reset in ((state.session, False), (state.discarded, True)):
                 if s is not None:
-                    self._save_session(s, reset, state.discarded_at)
+                    # Resetting a finished session only clears the screen; it stays finished.
+                    self._save_session(s, reset and s.active, state.discarded_at)
             for event in events:
                 self._apply_event(event, state)
 

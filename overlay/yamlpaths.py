@@ -26,7 +26,10 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path, int]]:
     if node is None:
         return None, lines
     constructor = yaml.SafeLoader("")
-    return _convert(node, (), lines, constructor), lines
+    try:
+        return _convert(node, (), lines, constructor), lines
+    except RecursionError:
+        raise YamlSyntaxError("nested too deeply (or an alias refers to itself)") from None
 
 
 def _convert(
@@ -36,7 +39,7 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
+            key = _construct(key_node, constructor)
             if not isinstance(key, str | int):
                 key = str(key)
             if key in out:
@@ -51,7 +54,18 @@ def _convert(
         return [
             _convert(item, (*path, i), lines, constructor) for i, item in enumerate(node.value)
         ]
-    return constructor.construct_object(node, deep=True)
+    return _construct(node, constructor)
+
+
+def _construct(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
+    """A scalar's value; a bad one (2027-02-30, !tag) is a YamlSyntaxError with its line."""
+    try:
+        return constructor.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise YamlSyntaxError(
+            f"line {node.start_mark.line + 1}: cannot read {node.value!r}: {problem}"
+        ) from None
 
 
 def format_path(path: Path) -> str:

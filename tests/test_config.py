@@ -40,6 +40,8 @@ BAD = {
         GOOD.replace("18:00:00+01:00", "18:00:00"), "deadline.at (line 8)", "time zone"
     ),
     "obs bool as text": (GOOD + "obs:\n  enabled: yes please\n", "obs.enabled (line 11)", "true or false"),
+    "impossible date": (GOOD.replace("2027-03-01", "2027-02-30"), "line 8", "day is out of range"),
+    "unknown tag": (GOOD.replace("title: Lecture", "title: !tag Lecture"), "line 6", "!tag"),
     "duplicate key": (GOOD + "deadline:\n  label: x\n", "appears twice", "line 10"),
     "bad hotkey combo": (
         GOOD + "hotkeys:\n  bindings:\n    '<ctlr>+n': next\n",
@@ -69,7 +71,9 @@ def test_bad_config_names_the_key_and_line(case: str, tmp_path: Path) -> None:
         assert also in message
 
 
-@pytest.mark.parametrize("case", ["yaml syntax", "unknown step key", "empty steps", "deadline without zone"])
+@pytest.mark.parametrize(
+    "case", ["yaml syntax", "unknown step key", "empty steps", "deadline without zone", "impossible date"]
+)
 def test_check_config_exits_2_with_one_clear_line(case: str, tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(BAD[case][0])

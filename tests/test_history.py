@@ -131,6 +131,7 @@ async def test_history_api_and_session_api(ny_config: Config) -> None:
         assert len(one["failure_log"]) == 3
         assert (await client.get("/api/sessions/99")).status == 404
         assert (await client.get("/api/sessions/x")).status == 400
+        assert (await client.get("/api/sessions/99999999999999999999999")).status == 400
 
 
 def test_export_cli(ny_config: Config, tmp_path: Path) -> None:

@@ -34,6 +34,13 @@ async def next_snapshot(ws: ClientWebSocketResponse) -> dict[str, Any]:
             return data  # type: ignore[no-any-return]
 
 
+async def next_result(ws: ClientWebSocketResponse) -> dict[str, Any]:
+    while True:
+        data = await ws.receive_json(timeout=5)
+        if data["type"] == "result":
+            return data  # type: ignore[no-any-return]
+
+
 async def test_state_of_a_fresh_service(client: Client) -> None:
     resp = await client.get("/api/state")
     assert resp.status == 200
@@ -141,6 +148,7 @@ async def test_a_stalled_client_does_not_delay_the_others() -> None:
     ({"command": "goto", "step": "nowhere"}, "no step 'nowhere'"),
     ({"command": "goto", "step": 9}, "no step 9"),
     ({"command": "goto"}, '"step" must be'),
+    ({"command": "goto", "step": "\u00b2"}, "no step"),
 ])
 async def test_malformed_commands_get_400_and_change_nothing(
     client: Client, body: Any, message: str
@@ -235,3 +243,45 @@ async def test_token_is_required_for_commands_but_not_for_reading(token_client: 
 async def test_healthz(client: Client) -> None:
     resp = await client.get("/healthz")
     assert resp.status == 200 and (await resp.json())["ok"] is True
+
+
+async def test_a_deeply_nested_body_is_a_400(client: Client) -> None:
+    resp = await client.post("/api/commands", data="[" * 8000 + "]" * 8000)
+    assert resp.status == 400
+
+
+async def test_a_body_in_several_chunks_is_read_whole(client: Client) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"command": "fa'
+        await asyncio.sleep(0.05)
+        yield b'il", "note": "split"}'
+
+    assert (await command(client, {"command": "start"}))[0] == 200
+    resp = await client.post("/api/commands", data=chunks(), headers={"Content-Type": "application/json"})
+    assert resp.status == 200
+    assert (await resp.json())["failures"]["last_note"] == "split"
+
+
+async def test_odd_websocket_fields_get_an_answer_not_a_closed_socket(client: Client) -> None:
+    ws = await client.ws_connect("/ws")
+    await next_snapshot(ws)
+    await ws.send_json({"command": "start", "door": ["x"], "id": {"a": 1}})
+    answer = await next_result(ws)
+    assert answer["ok"] is True and answer["id"] is None
+    await ws.send_str("[" * 8000 + "]" * 8000)
+    assert (await next_result(ws))["status"] == 400
+    await ws.close()
+
+
+async def test_goto_by_number_means_position_and_by_text_id_first(client: Client) -> None:
+    assert (await command(client, {"command": "start"}))[0] == 200
+    status, snap = await command(client, {"command": "goto", "step": 3})
+    assert status == 200 and snap["step"]["id"] == "project"
+    status, snap = await command(client, {"command": "goto", "step": "2"})
+    assert status == 200 and snap["step"]["id"] == "lecture"
+
+
+async def test_a_note_is_measured_after_trimming(client: Client) -> None:
+    assert (await command(client, {"command": "start"}))[0] == 200
+    status, snap = await command(client, {"command": "fail", "note": " " * 10 + "x" * 280})
+    assert status == 200 and snap["failures"]["last_note"] == "x" * 280

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from overlay.config import Config
 from overlay.dispatch import Dispatcher
 from overlay.storage import APPLICATION_ID, Storage, StorageError
 
-from .conftest import FakeClock
+from .conftest import ROUTINE, FakeClock
 from .procs import ServerProcess, free_port, post, write_config
 
 
@@ -129,12 +130,61 @@ def test_kill_9_in_a_stream_of_commands_loses_nothing_acknowledged(tmp_path: Pat
     restarted = ServerProcess(server.config, port).start()
     try:
         snap = restarted.state()
+        status, after = post(restarted.url, {"command": "fail", "note": "after the crash"})
     finally:
         restarted.stop()
     db = sqlite3.connect(tmp_path / "study-overlay.sqlite3")
     notes = {row[0] for row in db.execute("SELECT note FROM failures")}
+    last_rev = db.execute("SELECT max(rev) FROM commands").fetchone()[0]
     db.close()
     assert len(acked) >= 150
     assert set(acked) <= notes
     assert snap["failures"]["session"] >= len(acked)
     assert snap["phase"] == "running"
+    # The file is whole: the state, the command log and the failures table agree.
+    assert snap["rev"] == last_rev - 1 and snap["failures"]["session"] == len(notes) - 1
+    assert status == 200 and after["rev"] == last_rev
+
+
+async def test_a_commit_that_fails_halfway_changes_nothing(
+    config: Config, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = Storage(config.storage_path, config.steps)
+    dispatcher = Dispatcher(config, storage, clock)
+    await dispatcher.dispatch(core.Start(), "test")
+
+    def broken(*_: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(storage, "_apply_event", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        await dispatcher.dispatch(core.Fail("lost?"), "test")
+    assert dispatcher.rev == 1
+    monkeypatch.undo()
+    await dispatcher.dispatch(core.Fail("kept"), "test")  # the next command still works
+    storage.close()
+    storage = Storage(config.storage_path, config.steps)
+    state, rev = storage.load()
+    storage.close()
+    assert rev == 2
+    assert state.session is not None and [f.note for f in state.session.failures] == ["kept"]
+
+
+async def test_a_reset_session_survives_a_routine_that_shrank(tmp_path: Path, make_config: Any) -> None:
+    clock = FakeClock()
+    config = make_config()
+    await run(config, clock, core.Start(), core.Goto(2), core.Reset())
+    smaller = make_config(ROUTINE.replace("  - {id: project, title: One project, scene: Project}\n", ""))
+    storage = Storage(smaller.storage_path, smaller.steps)
+    dispatcher = Dispatcher(smaller, storage, clock)
+    change = await dispatcher.dispatch(core.Restore(), "test")
+    storage.close()
+    assert change.state.session is not None and change.state.session.step == 1
+
+
+async def test_resetting_a_finished_session_keeps_it_finished(config: Config, clock: FakeClock) -> None:
+    await run(config, clock, core.Start(), core.Finish(), core.Reset())
+    db = sqlite3.connect(config.storage_path)
+    rows = db.execute("SELECT number, outcome FROM sessions").fetchall()
+    db.close()
+    assert rows == [(1, "finished")]
