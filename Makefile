@@ -18,11 +18,17 @@ test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check overlay tests bench
+	$(BIN)/ruff check overlay tests bench scripts
 	$(BIN)/mypy overlay
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_server.py
+	$(BIN)/python bench/bench_cli.py
+	$(BIN)/python bench/bench_overlays.py
+	$(BIN)/python bench/bench_obs.py
+
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 log = logging.getLogger("study_overlay.hub")
 
@@ -46,6 +47,7 @@ class Hub:
     def __init__(self) -> None:
         self._boxes: set[Outbox] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.last_fanout_ms = 0.0  # time to hand the last change to every socket (for /healthz)
 
     def __len__(self) -> int:
         return len(self._boxes)
@@ -60,6 +62,7 @@ class Hub:
         # can_take() guarantees those sends finish without suspending, so each fan-out
         # runs whole and clients see revisions in order; any other client gets the text
         # through its own pump, which only ever sends its newest.
+        started = time.perf_counter()
         size = len(text.encode())
         for box in list(self._boxes):
             if not box.can_take(size):
@@ -69,6 +72,15 @@ class Hub:
                 await box.ws.send_str(text)
             except (ConnectionError, RuntimeError) as exc:
                 log.debug("client gone: %s", exc)
+        self.last_fanout_ms = (time.perf_counter() - started) * 1000
+
+    async def close_all(self) -> None:
+        """Tell every page the server is going away, so shutdown does not wait on them."""
+        await asyncio.gather(
+            *(box.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+              for box in list(self._boxes)),
+            return_exceptions=True,
+        )
 
     @contextlib.asynccontextmanager
     async def attached(

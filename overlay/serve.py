@@ -53,7 +53,7 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
     base = config.server.base_url
     token = f"?token={config.server.token}" if config.server.token else ""
     lines = [f"study-overlay serving on {base} (data: {config.storage_path})",
-             "OBS browser sources (read-only):"]
+             f"start page:    {base}/", "OBS browser sources (read-only):"]
     lines += [f"  {base}/overlay/{name}" for name in OVERLAYS]
     lines += [f"control dock:  {base}/control{token}", f"state (JSON):  {base}/api/state"]
     try:

@@ -84,7 +84,11 @@ LIVE = web.AppKey("live", Live)
 
 async def healthz(request: web.Request) -> web.Response:
     live = request.app[LIVE]
-    return web.json_response({"ok": True, "rev": live.dispatcher.rev})
+    hub = live.hub
+    return web.json_response({
+        "ok": True, "rev": live.dispatcher.rev, "clients": len(hub),
+        "fanout_ms": round(hub.last_fanout_ms, 3),
+    })
 
 
 async def get_state(request: web.Request) -> web.Response:
@@ -204,6 +208,7 @@ def build_app(
         web.get("/ws", websocket),
         *pages.routes(),
     ])
+    app.on_shutdown.append(lambda _app: hub.close_all())
     app.cleanup_ctx.append(_close_storage(storage))
     return app
 

@@ -89,3 +89,18 @@ def test_serve_refuses_a_foreign_database(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "not a study-overlay database" in done.stderr
     assert (tmp_path / "study-overlay.sqlite3").read_text() == "not a database"
+
+
+async def test_stopping_the_server_tells_open_pages_it_is_going_away(tmp_path: Path) -> None:
+    port = free_port()
+    proc = ServerProcess(write_config(tmp_path, port), port).start()
+    try:
+        async with aiohttp.ClientSession() as http, http.ws_connect(f"{proc.url}/ws") as ws:
+            assert json.loads((await ws.receive(timeout=5)).data)["type"] == "snapshot"
+            closing_soon = asyncio.ensure_future(ws.receive(timeout=10))
+            await asyncio.to_thread(proc.stop)
+            closing = await closing_soon
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            assert ws.close_code == aiohttp.WSCloseCode.GOING_AWAY
+    finally:
+        proc.stop()
