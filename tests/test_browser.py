@@ -1,0 +1,386 @@
+"""The pages in a real Chromium against a real `study-overlay serve`: what OBS and the streamer see."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from overlay import pages
+
+from .browser import (
+    CHROMIUM,
+    alpha,
+    cli,
+    command,
+    decode_png,
+    field,
+    fields,
+    launch,
+    start_server,
+    wait_field,
+    wait_live,
+)
+from .conftest import require_real
+from .procs import ServerProcess
+
+pytestmark = pytest.mark.chromium
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    require_real(CHROMIUM)
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = launch(playwright)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 700, "height": 240})
+    context.set_default_timeout(10_000)
+    p = context.new_page()
+    errors: list[str] = []
+    p.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield p
+    context.close()
+    assert errors == [], errors
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    proc = start_server(tmp_path)
+    yield proc
+    proc.stop()
+
+
+def known_state(server: ServerProcess) -> None:
+    """Session 1 paused on step 2 right after starting, with one failure."""
+    command(server, "start")
+    command(server, "fail", note="sign <b>error</b>")
+    command(server, "next")
+    command(server, "pause")
+
+
+KNOWN = {
+    "phase": "paused", "session.number": "1", "session.elapsed": "0:00", "step.number": "2",
+    "step.count": "3", "step.title": "Watch the lecture", "step.elapsed": "0:00", "step.target": "45:00",
+    "step.delta": "\u221245:00", "failures.session": "1", "failures.total": "1",
+    "failures.last_note": "sign <b>error</b>", "deadline.label": "Course final",
+    "deadline.left": "6d 05h 31m", "deadline.word": "left", "deadline.days": "6 days left",
+}
+
+
+def server_rendered(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return str(r.read().decode())
+
+
+def test_each_overlay_shows_the_known_state(server: ServerProcess, page: Page) -> None:
+    known_state(server)
+    for name in pages.OVERLAYS:
+        url = f"{server.url}/overlay/{name}"
+        before = server_rendered(url)
+        page.goto(url)
+        wait_live(page)
+        shown = fields(page)
+        assert shown, name
+        for key, text in shown.items():
+            assert text == KNOWN[key], (name, key)
+            # The script formats exactly as the server did: no flicker when it takes over.
+            assert f'data-field="{key}">{escape(text)}<' in before, (name, key)
+        assert "phase-paused" in page.evaluate("document.documentElement.className")
+
+
+def test_the_bar_follows_commands_from_the_cli_and_the_api(server: ServerProcess, page: Page) -> None:
+    known_state(server)
+    page.goto(f"{server.url}/overlay/bar")
+    wait_live(page)
+    cli(server, "resume")
+    wait_field(page, "phase", "running")
+    wait_field(page, "session.elapsed", "0:02", timeout=5_000)  # the clock ticks in the page
+    command(server, "fail", note="off by one")
+    wait_field(page, "failures.session", "2")
+    assert "is-bump" in page.evaluate("document.documentElement.className")  # the celebration
+    assert field(page, "failures.total") == "2"
+    cli(server, "next")
+    wait_field(page, "step.title", "One project")
+    assert field(page, "step.number") == "3" and field(page, "step.delta") == ""
+    assert page.locator(".so-pip.is-done").count() == 2
+    cli(server, "pause")
+    wait_field(page, "phase", "paused")
+    stopped = field(page, "session.elapsed")
+    page.wait_for_timeout(1500)
+    assert field(page, "session.elapsed") == stopped  # paused clocks stop
+
+
+def test_overlays_are_transparent_outside_their_panel(server: ServerProcess, page: Page) -> None:
+    known_state(server)
+    for name in pages.OVERLAYS:
+        for theme in ("dark", "plain"):
+            page.set_viewport_size({"width": 1920 if name == "bar" else 700, "height": 240})
+            page.goto(f"{server.url}/overlay/{name}?theme={theme}")
+            wait_live(page)
+            box = page.locator("main.so-panel").bounding_box()
+            assert box is not None
+            width, height, rows = decode_png(page.screenshot(omit_background=True))
+            margin = 26  # the dark panel's soft shadow
+            outside = [(x, y) for y in range(0, height, 3) for x in range(0, width, 3)
+                       if not (box["x"] - margin <= x <= box["x"] + box["width"] + margin
+                               and box["y"] - margin <= y <= box["y"] + box["height"] + margin)]
+            assert outside and all(alpha(rows, x, y) == 0 for x, y in outside), (name, theme)
+            inside = [alpha(rows, x, y) for y in range(int(box["y"]), int(box["y"] + box["height"]))
+                      for x in range(int(box["x"]), int(box["x"] + box["width"]), 2)]
+            if theme == "dark":
+                solid = sum(1 for a in inside if a > 200) / len(inside)
+                assert solid > 0.9, (name, solid)  # the panel itself
+            else:
+                inked = sum(1 for a in inside if a > 0) / len(inside)
+                assert 0.02 < inked < 0.6, (name, inked)  # only the text
+
+
+def test_loading_asks_nothing_of_any_other_host(server: ServerProcess, page: Page) -> None:
+    known_state(server)
+    requests: list[str] = []
+    sockets: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    for path in [f"/overlay/{name}" for name in pages.OVERLAYS] + ["/control", "/"]:
+        requests.clear()
+        page.goto(f"{server.url}{path}")
+        if path != "/":
+            wait_live(page)
+            assert len(requests) <= 4, requests  # the page, its CSS, its script(s)
+        assert requests and all(url.startswith(server.url + "/") for url in requests), requests
+    assert sockets and all(url.startswith(f"ws://127.0.0.1:{server.port}/ws") for url in sockets)
+
+
+def test_a_server_restart_reconnects_and_shows_the_restored_state(
+    server: ServerProcess, page: Page
+) -> None:
+    known_state(server)
+    page.goto(f"{server.url}/overlay/bar")
+    wait_live(page)
+    server.kill9()  # a crash; a graceful stop shows the page the same closed socket
+    page.wait_for_function("() => document.documentElement.classList.contains('is-offline')")
+    assert page.locator(".so-offline").is_visible()
+    again = ServerProcess(server.config, server.port).start()
+    try:
+        wait_live(page, timeout=15_000)
+        assert not page.locator(".so-offline").is_visible()
+        assert fields(page)["failures.session"] == "1" and fields(page)["step.title"] == "Watch the lecture"
+        command(again, "resume")
+        command(again, "fail", note="after the restart")
+        wait_field(page, "failures.session", "2")
+        wait_field(page, "phase", "running")
+    finally:
+        again.kill9()
+    # While down, the clocks stop and dim instead of ticking on as if live.
+    page.wait_for_function("() => document.documentElement.classList.contains('is-offline')")
+    shown = field(page, "session.elapsed")
+    page.wait_for_timeout(1300)
+    assert field(page, "session.elapsed") == shown
+
+
+def test_a_passed_deadline_counts_up(tmp_path: Path, page: Page) -> None:
+    server = start_server(tmp_path, deadline_in=-timedelta(days=3, hours=4, minutes=10, seconds=10))
+    try:
+        page.goto(f"{server.url}/overlay/deadline")
+        wait_live(page)
+        assert field(page, "deadline.left") == "3d 04h 10m" and field(page, "deadline.word") == "past"
+        assert "is-passed" in page.evaluate("document.documentElement.className")
+        page.goto(f"{server.url}/overlay/bar")
+        wait_live(page)
+        assert field(page, "deadline.days") == "3 days past"
+    finally:
+        page.goto("about:blank")  # an open socket makes a graceful stop wait for its timeout
+        server.stop()
+
+
+def dock(page: Page, server: ServerProcess, query: str = "") -> None:
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.goto(f"{server.url}/control{query}")
+    wait_live(page)
+
+
+def test_the_dock_keyboard_and_buttons_change_the_state(server: ServerProcess, page: Page) -> None:
+    dock(page, server)
+    page.keyboard.press("s")
+    wait_field(page, "phase", "running")
+    page.get_by_role("button", name="Next").click()
+    wait_field(page, "step.number", "2")
+    assert server.state()["step"]["id"] == "lecture"
+    page.keyboard.press("n")
+    wait_field(page, "step.number", "3")
+    page.keyboard.press(" ")  # with the Next button focused: one toggle, not a click too
+    wait_field(page, "phase", "paused")
+    page.wait_for_timeout(300)
+    assert server.state()["phase"] == "paused" and server.state()["step"]["number"] == 3
+    page.keyboard.press("f")
+    assert page.evaluate("document.activeElement.id") == "so-note"
+    page.keyboard.type("n p space bar")  # typing a note fires no shortcut
+    page.keyboard.press("Enter")
+    wait_field(page, "failures.session", "1")
+    assert page.locator("#so-log li .note").first.inner_text() == "n p space bar"
+    snap = server.state()
+    assert snap["step"]["number"] == 3 and snap["phase"] == "paused"
+    assert page.locator("#so-note").input_value() == ""
+    page.get_by_role("button", name="Resume").click()
+    wait_field(page, "phase", "running")
+    page.keyboard.press("1")
+    wait_field(page, "step.number", "1")
+    page.get_by_role("button", name="Finish").click()
+    expect_text(page, ".buttons", "Click again to finish")
+    assert server.state()["phase"] == "running"
+    page.get_by_role("button", name="Click again to finish").click()
+    wait_field(page, "phase", "finished")
+
+
+def expect_text(page: Page, selector: str, text: str) -> None:
+    page.wait_for_function(
+        "([sel, text]) => Array.from(document.querySelectorAll(sel)).some(e => e.textContent.includes(text))",
+        arg=[selector, text],
+    )
+
+
+def test_a_refused_command_shows_its_reason(server: ServerProcess, page: Page) -> None:
+    dock(page, server)
+    page.get_by_role("button", name="Prev").click()
+    expect_text(page, "#so-result", "prev refused: no session is running; start one first (NoActiveSession)")
+    page.keyboard.press("s")
+    wait_field(page, "phase", "running")
+    page.keyboard.press("p")
+    expect_text(page, "#so-result", "prev refused: already on the first step (NoStepBefore)")
+    assert "is-refused" in (page.locator("#so-result").get_attribute("class") or "")
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Click again to reset").click()
+    wait_field(page, "phase", "not started")
+    page.get_by_role("button", name="Restore the reset session").click()
+    wait_field(page, "phase", "running")
+    assert not page.get_by_role("button", name="Restore the reset session").is_visible()
+
+
+def test_the_dock_passes_its_token_and_says_when_it_has_none(tmp_path: Path, page: Page) -> None:
+    server = start_server(tmp_path, token="s3cret-token")
+    try:
+        dock(page, server)
+        assert page.locator("#so-token-warning").is_visible()
+        page.keyboard.press("s")
+        expect_text(page, "#so-result", "start refused: this server needs its token")
+        assert server.state()["phase"] == "idle"
+        dock(page, server, "?token=s3cret-token")
+        page.keyboard.press("s")
+        wait_field(page, "phase", "running")
+        assert server.state()["phase"] == "running"
+    finally:
+        page.goto("about:blank")
+        server.stop()
+
+
+def seconds(text: str) -> int:
+    total = 0
+    for part in text.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
+def test_clocks_keep_time_with_the_server(server: ServerProcess, page: Page) -> None:
+    command(server, "start")
+    page.goto(f"{server.url}/overlay/timer")
+    wait_live(page)
+    time.sleep(2.5)
+    shown = seconds(field(page, "session.elapsed"))
+    actual = server.state()["session"]["elapsed_s"]
+    assert actual - 1.2 <= shown <= actual, (shown, actual)
+
+
+def test_an_hour_of_ticking_neither_drifts_nor_uses_animation_frames(
+    server: ServerProcess, page: Page
+) -> None:
+    command(server, "start")
+    page.add_init_script("""
+        window.soFrames = 0;
+        const raf = window.requestAnimationFrame.bind(window);
+        window.requestAnimationFrame = (fn) => { window.soFrames++; return raf(fn); };
+    """)
+    page.clock.install()
+    page.goto(f"{server.url}/overlay/timer")
+    wait_live(page)
+    start = page.evaluate("StudyOverlay.snapshot().session.elapsed_s")
+    writes = page.evaluate("""() => { window.soWrites = 0;
+        new MutationObserver((m) => { window.soWrites += m.length; }).observe(
+          document.querySelector('[data-field="session.elapsed"]'), {childList: true, characterData: true});
+      }""")
+    assert writes is None
+    page.clock.run_for(3600 * 1000)
+    assert seconds(field(page, "session.elapsed")) == int(start + 3600)
+    assert seconds(field(page, "step.elapsed")) == int(start + 3600)
+    assert page.evaluate("window.soFrames") == 0
+    assert 3590 <= page.evaluate("window.soWrites") <= 3601  # one text update a second
+
+
+def test_the_dock_log_follows_fails_undo_and_a_new_session(server: ServerProcess, page: Page) -> None:
+    command(server, "start")
+    command(server, "fail", note="first")
+    dock(page, server)
+    notes = page.locator("#so-log li .note")
+    for note in ("second", "third"):
+        command(server, "fail", note=note)
+    page.wait_for_function("() => document.querySelectorAll('#so-log li').length === 3")
+    assert notes.all_inner_texts() == ["third", "second", "first"]
+    page.keyboard.press("u")
+    page.wait_for_function("() => document.querySelectorAll('#so-log li').length === 2")
+    assert notes.all_inner_texts() == ["second", "first"]
+    command(server, "fail", note="again")
+    page.wait_for_function("() => document.querySelectorAll('#so-log li').length === 3")
+    assert notes.all_inner_texts() == ["again", "second", "first"]
+    command(server, "finish")
+    command(server, "start")
+    page.wait_for_function("() => document.querySelectorAll('#so-log li').length === 0")
+    page.keyboard.press("Shift+F")
+    wait_field(page, "failures.session", "1")
+    assert notes.all_inner_texts() == [""]
+
+
+def test_an_older_snapshot_never_replaces_a_newer_one(server: ServerProcess, page: Page) -> None:
+    known_state(server)
+    page.add_init_script("""
+        const Native = window.WebSocket;
+        window.WebSocket = class extends Native {
+          constructor(...args) { super(...args); window.soSocket = this; }
+        };
+    """)
+    page.goto(f"{server.url}/overlay/failures")
+    wait_live(page)
+    deliver = """(changes) => {
+        const snap = {...StudyOverlay.snapshot(), ...changes};
+        window.soSocket.dispatchEvent(new MessageEvent('message', {data: JSON.stringify(snap)}));
+    }"""
+    rev = page.evaluate("StudyOverlay.snapshot().rev")
+    page.evaluate(deliver, {"rev": rev - 1, "failures": {"session": 99, "total": 99, "last_note": "old"}})
+    assert field(page, "failures.session") == "1"
+    page.evaluate(deliver, {"failures": {"session": 5, "total": 5, "last_note": "same rev"}})
+    assert field(page, "failures.session") == "5"  # the same rev (a status change) is shown
+
+
+def test_custom_css_injected_like_obs_does_applies(server: ServerProcess, page: Page) -> None:
+    known_state(server)
+    page.goto(f"{server.url}/overlay/failures")
+    wait_live(page)
+    assert page.locator(".so-cheer").is_visible()
+    # OBS adds the source's "Custom CSS" as a stylesheet once the page has loaded.
+    page.add_style_tag(content=".so-cheer { display: none } html { --so-accent: #00ff00 }")
+    assert not page.locator(".so-cheer").is_visible()
+    assert page.locator(".so-count").evaluate("e => getComputedStyle(e).color") == "rgb(0, 255, 0)"

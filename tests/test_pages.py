@@ -1,0 +1,293 @@
+"""The HTML pages through aiohttp's test client: initial values, options, assets, the dock's markup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from overlay import pages
+from overlay.config import Config
+from overlay.server import LIVE, build_app
+from overlay.storage import Storage
+
+from .conftest import ROUTINE, FakeClock
+
+Client = TestClient[web.Request, web.Application]
+OVERLAY_PATHS = [f"/overlay/{name}" for name in pages.OVERLAYS]
+
+
+class Page(HTMLParser):
+    """The data-field texts (first element of each name), the root's classes and style, the links."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.root: dict[str, str] = {}
+        self.links: list[str] = []
+        self.commands: list[str] = []
+        self._open: list[tuple[str, str | None]] = []  # (tag, field name being collected)
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "html":
+            self.root = a
+        if tag in ("link", "script") and (a.get("href") or a.get("src")):
+            self.links.append(a.get("href") or a.get("src") or "")
+        if "data-command" in a:
+            self.commands.append(a["data-command"])
+        name = a.get("data-field")
+        if name is not None and name not in self.fields:
+            self.fields[name] = ""
+        if tag not in ("link", "meta", "input"):
+            self._open.append((tag, name))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        for _, name in self._open:
+            if name is not None:
+                self.fields[name] += data
+
+
+async def get_page(client: Client, path: str) -> tuple[Page, str]:
+    resp = await client.get(path)
+    assert resp.status == 200, path
+    assert resp.content_type == "text/html"
+    html = await resp.text()
+    return Page(html), html
+
+
+async def known_state(client: Client, clock: FakeClock) -> None:
+    """Session 1 paused on step 2 after 13:35, one failure with markup in its note."""
+    for body, wait in [({"command": "start"}, 750), ({"command": "fail", "note": "sign <b>error</b>"}, 0),
+                       ({"command": "next"}, 65), ({"command": "pause"}, 0)]:
+        resp = await client.post("/api/commands", json=body)
+        assert resp.status == 200, await resp.text()
+        clock.advance(seconds=wait)
+
+
+EXPECTED = {
+    "phase": "paused",
+    "session.number": "1",
+    "session.elapsed": "13:35",
+    "step.number": "2",
+    "step.count": "3",
+    "step.title": "Watch the lecture",
+    "step.elapsed": "1:05",
+    "step.target": "45:00",
+    "step.delta": "\u221243:55",
+    "failures.session": "1",
+    "failures.total": "1",
+    "failures.last_note": "sign <b>error</b>",
+    "deadline.label": "Course final",
+    "deadline.left": "6d 22h 47m",  # the deadline is 6d 23h after T0; 13:35 have passed
+    "deadline.word": "left",
+    "deadline.days": "6 days left",
+}
+
+
+@pytest.mark.parametrize("path", OVERLAY_PATHS)
+async def test_an_overlay_shows_the_state_before_any_script_runs(
+    client: Client, clock: FakeClock, path: str
+) -> None:
+    await known_state(client, clock)
+    page, html = await get_page(client, path)
+    assert page.fields, "no data-field elements"
+    for name, text in page.fields.items():
+        assert text == EXPECTED[name], name
+    kind = path.rsplit("/", 1)[1]
+    assert page.root["class"].split()[:4] == ["so", f"so-{kind}", "theme-dark", "align-left"]
+    assert "phase-paused" in page.root["class"].split()
+    assert "<b>" not in html  # the note is escaped
+
+
+async def test_every_overlay_together_shows_every_value(client: Client, clock: FakeClock) -> None:
+    await known_state(client, clock)
+    seen: dict[str, str] = {}
+    for path in OVERLAY_PATHS:
+        seen.update((await get_page(client, path))[0].fields)
+    assert seen == EXPECTED
+
+
+async def test_the_dock_shows_the_failure_log(client: Client, clock: FakeClock) -> None:
+    await known_state(client, clock)
+    _, dock = await get_page(client, "/control")
+    assert re.search(r'<span class="when">\+12:30</span> <span class="step">review</span> '
+                     r'<span class="note">sign &lt;b&gt;error&lt;/b&gt;</span>', dock)
+
+
+async def test_idle_state_and_over_target_classes(client: Client, clock: FakeClock) -> None:
+    page, _ = await get_page(client, "/overlay/timer")
+    assert page.fields["session.elapsed"] == "0:00" and page.fields["phase"] == "not started"
+    assert page.fields["step.delta"] == ""
+    assert "no-session" in page.root["class"].split()
+    await client.post("/api/commands", json={"command": "start"})
+    clock.advance(minutes=15, seconds=1)
+    page, _ = await get_page(client, "/overlay/timer")
+    assert page.fields["step.delta"] == "+0:01"
+    assert "is-over" in page.root["class"].split()
+
+
+async def test_good_options_are_applied(client: Client) -> None:
+    page, _ = await get_page(client, "/overlay/timer?theme=light&scale=1.5&accent=%23FF5500&align=center")
+    assert "theme-light" in page.root["class"] and "align-center" in page.root["class"]
+    assert page.root["style"] == "--so-scale:1.5;--so-accent:#ff5500"
+    page, _ = await get_page(client, "/overlay/step?theme=PLAIN&accent=0a0&align=right")
+    assert "theme-plain" in page.root["class"] and "align-right" in page.root["class"]
+    assert page.root["style"] == "--so-accent:#0a0"
+
+
+BAD = {
+    "theme": '"><script>alert(1)</script>',
+    "scale": "1e309",
+    "accent": "red;background:url(//evil.example/x)",
+    "align": "</style><b>x",
+}
+
+
+@pytest.mark.parametrize("path", [*OVERLAY_PATHS, "/control", "/"])
+async def test_bad_options_fall_back_to_defaults_and_are_never_reflected(client: Client, path: str) -> None:
+    resp = await client.get(path, params=BAD)
+    assert resp.status == 200
+    html = await resp.text()
+    for value in (*BAD.values(), "alert(1)", "evil.example", "<b>x"):
+        assert value not in html
+    page = Page(html)
+    if path.startswith("/overlay/"):
+        assert "theme-dark" in page.root["class"] and "align-left" in page.root["class"]
+        assert "style" not in page.root
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("0.25", 0.25), ("4", 4.0), ("0.2", 1.0), ("4.5", 1.0), ("nan", 1.0), ("inf", 1.0), ("", 1.0),
+    ("2x", 1.0),
+])
+def test_scale_must_be_a_number_in_range(text: str, expected: float) -> None:
+    assert pages.options({"scale": text}).scale == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ff5500", "#ff5500"), ("#ABC", "#abc"), ("abcd", None), ("#12345g", None), ("red", None),
+    ("#fff;x", None),
+])
+def test_accent_must_be_a_hex_colour(text: str, expected: str | None) -> None:
+    assert pages.options({"accent": text}).accent == expected
+
+
+def test_the_shown_text_of_clocks_and_countdowns() -> None:
+    assert [pages.clock(t) for t in (0, 59, 60, 3599, 3600, 36125)] == [
+        "0:00", "0:59", "1:00", "59:59", "1:00:00", "10:02:05"]
+    assert pages.delta(100.9, 900) == "\u221213:20"
+    assert pages.delta(900.5, 900) == "0:00"
+    assert pages.delta(961, 900) == "+1:01"
+    assert pages.countdown(30) == "1m" and pages.countdown(3600) == "1h 00m"
+    assert pages.countdown(86400 * 2 + 61) == "2d 00h 02m"
+    assert pages.countdown(-59) == "0m" and pages.countdown(-(3 * 86400 + 4 * 3600 + 600)) == "3d 04h 10m"
+    assert pages.days_text(86400 * 6.9) == "6 days left" and pages.days_text(86400) == "1 day left"
+    assert pages.days_text(-(3 * 86400 + 100)) == "3 days past"
+    assert pages.days_text(-3000) == "50m past"
+
+
+async def test_the_dock_has_a_button_for_every_command(client: Client) -> None:
+    page, html = await get_page(client, "/control")
+    assert {"start", "next", "prev", "goto", "pause", "resume", "fail", "undo-fail", "finish", "reset",
+            "restore"} <= set(page.commands)
+    assert page.commands.count("goto") == 3
+    assert page.fields["obs.state"] == "off"
+    assert "obs.enabled is false" in page.fields["obs.reason"]
+    for key in ("N", "P", "Space", "F", "U", "S"):
+        assert f"<kbd>{key}</kbd>" in html
+    script = pages.assets()["control.js"].body.decode()
+    assert '" ": "toggle-pause"' in script  # Space sends toggle-pause
+
+
+async def test_the_dock_shows_a_hotkey_waiting_for_confirmation_and_restore(client: Client) -> None:
+    live = client.app[LIVE]
+    live.set_status("hotkeys", {"state": "active", "reason": "listening", "confirm": "finish"})
+    page, _ = await get_page(client, "/control")
+    assert page.fields["hotkeys.confirm"] == "press the hotkey again to confirm: finish"
+    assert page.fields["hotkeys.state"] == "active"
+    assert "can-restore" not in page.root["class"]
+    await client.post("/api/commands", json={"command": "start"})
+    await client.post("/api/commands", json={"command": "reset"})
+    page, _ = await get_page(client, "/control")
+    assert "can-restore" in page.root["class"].split()
+
+
+@pytest.fixture
+async def token_client(
+    make_config: Callable[..., Config], clock: FakeClock
+) -> Any:
+    config = make_config(token="s3cret-token")
+    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+async def test_the_dock_says_when_it_lacks_the_token(token_client: Client) -> None:
+    _, html = await get_page(token_client, "/control")
+    assert 'id="so-token-warning"' in html
+    _, html = await get_page(token_client, "/control?token=s3cret-token")
+    assert 'id="so-token-warning"' not in html
+    _, html = await get_page(token_client, "/?token=s3cret-token")
+    assert 'href="/control?token=s3cret-token"' in html
+    _, html = await get_page(token_client, "/?token=wrong")
+    assert "wrong" not in html and 'href="/control"' in html
+
+
+async def test_without_a_deadline_the_deadline_parts_are_empty(
+    make_config: Callable[..., Config], clock: FakeClock
+) -> None:
+    config = make_config(ROUTINE.split("deadline:")[0])
+    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
+    async with TestClient(TestServer(app)) as c:
+        page, _ = await get_page(c, "/overlay/deadline")
+    assert "no-deadline" in page.root["class"].split()
+    assert page.fields["deadline.left"] == "" and page.fields["deadline.label"] == ""
+
+
+async def test_the_index_links_every_overlay_and_the_dock(client: Client) -> None:
+    _, html = await get_page(client, "/")
+    for path in (*OVERLAY_PATHS, "/control"):
+        assert f'href="{path}"' in html
+    assert 'href="/overlay/bar?theme=plain"' in html
+
+
+@pytest.mark.parametrize("path", OVERLAY_PATHS)
+async def test_an_overlay_is_small_and_needs_two_assets(client: Client, path: str) -> None:
+    resp = await client.get(path)
+    html = await resp.read()
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    links = Page(html.decode()).links
+    assert [link.split("?")[0] for link in links if not link.startswith("data:")] == [
+        "/static/overlay.css", "/static/overlay.js"]
+    total = len(html)
+    for link in links:
+        if link.startswith("/static/"):
+            total += len(await (await client.get(link)).read())
+    assert total < 16 * 1024, total
+
+
+async def test_assets_are_cached_and_revalidated(client: Client) -> None:
+    url = pages.asset_url("overlay.js")
+    resp = await client.get(url)
+    assert resp.status == 200 and resp.content_type == "text/javascript"
+    assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    etag = resp.headers["ETag"]
+    again = await client.get(url, headers={"If-None-Match": etag})
+    assert again.status == 304 and await again.read() == b""
+    plain = await client.get("/static/overlay.css")
+    assert plain.status == 200 and plain.headers["Cache-Control"] == "no-cache"
+    assert plain.content_type == "text/css"
+    for name in ("nope.js", "..%2Fpages.py", "overlay.css.map"):
+        assert (await client.get(f"/static/{name}")).status == 404
