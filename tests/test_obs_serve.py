@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.obs_harness import Obs, require_obs, running_obs
 
-from .procs import ServerProcess, free_port, post, write_config
+from .procs import ServerProcess, free_port, post, wait_for, write_config
 
 pytestmark = pytest.mark.obs
 
 SCENES = ["Review", "Lecture", "Lecture (practice)", "Reading", "Questionnaire", "Project",
           "Break", "Finished", "Elsewhere"]
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (OSError, KeyError) as exc:
-            last = exc
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def _write(folder: Path, port: int, obs: Obs, password: str | None) -> Path:
