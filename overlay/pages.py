@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlencode
 
 import jinja2
 from aiohttp import web
@@ -32,7 +33,8 @@ ALIGNS = ("left", "center", "right")
 SCALE_RANGE = (0.25, 4.0)
 PHASE_WORDS = {"idle": "not started", "running": "running", "paused": "paused", "finished": "finished"}
 # Recommended OBS browser-source sizes at scale=1 (the panel is drawn at the top, aligned by ?align=).
-SIZES = {"timer": (420, 150), "step": (640, 110), "failures": (380, 140), "deadline": (420, 120),
+# The step overlay grows under its pips while the review step lists the previous session's notes.
+SIZES = {"timer": (420, 150), "step": (640, 240), "failures": (380, 140), "deadline": (420, 160),
          "bar": (1920, 110)}
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 HTML_HEADERS = {
@@ -136,7 +138,45 @@ def _deadline(fmt: Callable[[float], str]) -> Callable[[Snapshot], str]:
     return lambda s: fmt(s["deadline"]["left_s"]) if s["deadline"] else ""
 
 
-def _confirm(s: Snapshot) -> str:
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _goal_left(s: Snapshot) -> str:
+    g = s["goal"]
+    if not g:
+        return ""
+    if not g["left"]:
+        return f"all {plural(g['units'], g['unit'], g['unit_plural'])} done"
+    if g["passed"]:
+        return f"{g['done']} of {plural(g['units'], g['unit'], g['unit_plural'])} done"
+    return f"{plural(g['left'], g['unit'], g['unit_plural'])} left"
+
+
+def _pacing(s: Snapshot) -> bool:
+    """The goal is still open and its deadline ahead: the pace needed means something."""
+    g = s["goal"]
+    return bool(g and g["left"] and not g["passed"])
+
+
+def _track(s: Snapshot) -> str:
+    on_track = s["goal"]["on_track"] if _pacing(s) else None
+    return "" if on_track is None else "on track" if on_track else "behind"
+
+
+def _review_head(s: Snapshot) -> str:
+    r = s["review"]
+    return f"session {r['session']} · {plural(r['count'], 'failure', 'failures')}" if r else ""
+
+
+def _review_notes(s: Snapshot) -> str:
+    """One line per note, the note first: when the line is cut short, the step name goes."""
+    r = s["review"]
+    return "\n".join(f"{n['note']} ({n['step']})" for n in r["notes"]) if r else ""
+
+
+def confirm_text(s: Snapshot) -> str:
+    """The dock's line while a hotkey waits for its second press (control.js has the same)."""
     command = (s.get("hotkeys") or {}).get("confirm")
     return f"press the hotkey again to confirm: {command}" if command else ""
 
@@ -150,7 +190,11 @@ FORMATS: dict[str, Callable[[Snapshot], str]] = {
     "deadline.left": _deadline(countdown),
     "deadline.word": _deadline(lambda left: "left" if left > 0 else "past"),
     "deadline.days": _deadline(days_text),
-    "hotkeys.confirm": _confirm,
+    "goal.left": _goal_left,
+    "goal.pace": lambda s: s["goal"]["needed_text"] if _pacing(s) else "",
+    "goal.track": _track,
+    "review.head": _review_head,
+    "review.notes": _review_notes,
 }
 
 
@@ -188,6 +232,10 @@ def root_classes(snap: Snapshot) -> list[str]:
         "no-target": not step["target_s"],
         "no-note": not snap["failures"]["last_note"],
         "can-restore": bool(snap["can_restore"]),
+        "no-goal": snap["goal"] is None,
+        "is-on-track": _track(snap) == "on track",
+        "is-behind": _track(snap) == "behind",
+        "no-review": snap["review"] is None,
     }
     return [f"phase-{snap['phase']}", *(name for name, on in flags.items() if on)]
 
@@ -250,24 +298,25 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.globals.update(asset=asset_url, field_text=field_text, log_offset=log_offset,
-                       overlays=OVERLAYS, themes=THEMES, sizes=SIZES)
+                       confirm_text=confirm_text, overlays=OVERLAYS, themes=THEMES, sizes=SIZES)
     return env
 
 
-def _live(request: web.Request) -> Live:
+def live_of(request: web.Request) -> Live:
     from .server import LIVE  # not at the top: server imports this module to mount its routes
 
     return request.app[LIVE]
 
 
 def _snapshot(request: web.Request) -> dict[str, Any]:
-    live = _live(request)
+    live = live_of(request)
     return live.snapshot(live.dispatcher.clock())
 
 
-def render(template: str, **context: Any) -> web.Response:
+def render(template: str, status: int = 200, **context: Any) -> web.Response:
     html = environment().get_template(template).render(**context)
-    response = web.Response(text=html, content_type="text/html", charset="utf-8", headers=HTML_HEADERS)
+    response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
+                            headers=HTML_HEADERS)
     response.enable_compression()
     return response
 
@@ -284,20 +333,36 @@ def overlay_page(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 async def control(request: web.Request) -> web.Response:
     snap = _snapshot(request)
-    server = _live(request).config.server
-    needs_token = bool(server.token) and not token_ok(request, server)
+    config = live_of(request).config
+    needs_token = bool(config.server.token) and not token_ok(request, config.server)
     classes = ["so", "so-control", f"theme-{options(request.query).theme}", *root_classes(snap)]
-    return render("control.html", snap=snap, needs_token=needs_token, classes=" ".join(classes))
+    return render("control.html", snap=snap, needs_token=needs_token, classes=" ".join(classes),
+                  goal=config.goal, history_q=keep_query(request))
+
+
+def good_token(request: web.Request) -> str:
+    """The ?token= a page may pass on in its links: only the right one; a wrong one is never echoed."""
+    server = live_of(request).config.server
+    return request.query.get("token", "") if server.token and token_ok(request, server) else ""
+
+
+def keep_query(request: web.Request) -> str:
+    """The query string for links between the dock and /history: a light theme, the valid token."""
+    keep = {"theme": "light"} if options(request.query).theme == "light" else {}
+    token = good_token(request)
+    if token:
+        keep["token"] = token
+    return "?" + urlencode(keep) if keep else ""
 
 
 async def index(request: web.Request) -> web.Response:
-    server = _live(request).config.server
-    token = request.query.get("token", "") if server.token and token_ok(request, server) else ""
-    return render("index.html", snap=_snapshot(request), token=token,
-                  needs_token=bool(server.token))
+    return render("index.html", snap=_snapshot(request), token=good_token(request),
+                  needs_token=bool(live_of(request).config.server.token))
 
 
 def routes() -> list[web.AbstractRouteDef]:
+    from .history_pages import history_page, session_page  # they build on this module's helpers
+
     return [
         web.get("/", index),
         web.get("/overlay/timer", overlay_page("timer")),
@@ -306,5 +371,7 @@ def routes() -> list[web.AbstractRouteDef]:
         web.get("/overlay/deadline", overlay_page("deadline")),
         web.get("/overlay/bar", overlay_page("bar")),
         web.get("/control", control),
+        web.get("/history", history_page),
+        web.get("/history/{number}", session_page),
         web.get("/static/{name}", static),
     ]

@@ -92,6 +92,12 @@ EXPECTED = {
     "deadline.left": "6d 22h 47m",  # the deadline is 6d 23h after T0; 13:35 have passed
     "deadline.word": "left",
     "deadline.days": "6 days left",
+    # No goal in this config, and the current step does not review the previous session.
+    "goal.left": "",
+    "goal.pace": "",
+    "goal.track": "",
+    "review.head": "",
+    "review.notes": "",
 }
 
 
@@ -213,8 +219,8 @@ async def test_the_dock_has_a_button_for_every_command(client: Client) -> None:
 async def test_the_dock_shows_a_hotkey_waiting_for_confirmation_and_restore(client: Client) -> None:
     live = client.app[LIVE]
     live.set_status("hotkeys", {"state": "active", "reason": "listening", "confirm": "finish"})
-    page, _ = await get_page(client, "/control")
-    assert page.fields["hotkeys.confirm"] == "press the hotkey again to confirm: finish"
+    page, html = await get_page(client, "/control")
+    assert 'id="so-confirm">press the hotkey again to confirm: finish</p>' in html
     assert page.fields["hotkeys.state"] == "active"
     assert "can-restore" not in page.root["class"]
     await client.post("/api/commands", json={"command": "start"})
@@ -291,3 +297,97 @@ async def test_assets_are_cached_and_revalidated(client: Client) -> None:
     assert plain.content_type == "text/css"
     for name in ("nope.js", "..%2Fpages.py", "overlay.css.map"):
         assert (await client.get(f"/static/{name}")).status == 404
+
+
+# --- deadline pacing and the review of the previous session -----------------------------------
+
+GOAL = "goal: {units: 8, unit: lesson}\n"
+REVIEWING = ROUTINE.replace("scene: Review}", "scene: Review, reviews_previous: true}")
+
+
+@pytest.fixture
+async def goal_client(make_config: Callable[..., Config], clock: FakeClock) -> Any:
+    config = make_config(REVIEWING + GOAL)
+    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+async def units_done(client: Client, n: int) -> None:
+    for _ in range(n):
+        assert (await client.post("/api/commands", json={"command": "unit-done"})).status == 200
+
+
+# The deadline is 6 d 23 h after T0, when the first session starts (pacing counts from it).
+@pytest.mark.parametrize("days, done, left, pace, track", [
+    # 1 day in, 3 done: 5 left in 5.96 days; 3 a day so far projects 20.9 >= 8.
+    (1, 3, "5 lessons left", "1 lesson every 1.2 days", "on track"),
+    # 4 days in, 1 done: 7 left in 2.96 days; 0.25 a day so far projects 1.7 < 8.
+    (4, 1, "7 lessons left", "2.4 lessons a day", "behind"),
+    # Under a day in: the pace so far is noise, so no verdict.
+    (0.5, 1, "7 lessons left", "1.1 lessons a day", ""),
+    (2, 8, "all 8 lessons done", "", ""),
+    # 8 days in: the deadline passed a day ago.
+    (8, 6, "6 of 8 lessons done", "", ""),
+])
+async def test_the_deadline_overlay_shows_the_pace(
+    goal_client: Client, clock: FakeClock, days: float, done: int, left: str, pace: str, track: str
+) -> None:
+    await goal_client.post("/api/commands", json={"command": "start"})
+    await units_done(goal_client, done)
+    clock.advance(days=days)
+    page, _ = await get_page(goal_client, "/overlay/deadline")
+    shown = page.fields
+    assert (shown["goal.left"], shown["goal.pace"], shown["goal.track"]) == (left, pace, track)
+    classes = page.root["class"].split()
+    assert ("is-on-track" in classes, "is-behind" in classes) == (track == "on track", track == "behind")
+    assert "no-goal" not in classes
+    bar, _ = await get_page(goal_client, "/overlay/bar")
+    assert (bar.fields["goal.left"], bar.fields["goal.track"]) == (left, track)
+    dock, _ = await get_page(goal_client, "/control")
+    assert (dock.fields["goal.left"], dock.fields["goal.pace"]) == (left, pace)
+
+
+async def test_without_a_goal_the_pacing_parts_are_hidden(client: Client) -> None:
+    page, _ = await get_page(client, "/overlay/deadline")
+    assert "no-goal" in page.root["class"].split() and page.fields["goal.left"] == ""
+    dock, _ = await get_page(client, "/control")
+    assert "unit-done" not in dock.commands and "unit-undo" not in dock.commands
+
+
+async def test_the_dock_counts_units_and_undoes_them(goal_client: Client) -> None:
+    dock, html = await get_page(goal_client, "/control")
+    assert {"unit-done", "unit-undo"} <= set(dock.commands)
+    assert ">Lesson done</button>" in html and ">Undo lesson</button>" in html
+    resp = await goal_client.post("/api/commands", json={"command": "unit-undo"})
+    assert resp.status == 409 and (await resp.json())["refusal"] == "NoUnitToUndo"
+
+
+async def test_the_review_step_shows_the_previous_sessions_notes(goal_client: Client) -> None:
+    for body in [{"command": "start"}, {"command": "fail", "note": "sign <b>error</b>"},
+                 {"command": "fail"}, {"command": "next"}, {"command": "fail", "note": "chain rule"},
+                 {"command": "finish"}, {"command": "start"}]:
+        assert (await goal_client.post("/api/commands", json=body)).status == 200
+    notes = "sign <b>error</b> (Review last notes)\nchain rule (Watch the lecture)"
+    for path in ("/overlay/step", "/control"):
+        page, html = await get_page(goal_client, path)
+        assert page.fields["review.head"] == "session 1 · 3 failures", path
+        assert page.fields["review.notes"] == notes, path
+        assert "no-review" not in page.root["class"].split()
+        assert "<b>" not in html
+    await goal_client.post("/api/commands", json={"command": "next"})
+    page, _ = await get_page(goal_client, "/overlay/step")
+    assert page.fields["review.notes"] == "" and "no-review" in page.root["class"].split()
+
+
+async def test_the_dock_and_the_index_link_the_history(client: Client, token_client: Client) -> None:
+    _, html = await get_page(client, "/control")
+    assert 'href="/history"' in html
+    _, html = await get_page(client, "/control?theme=light")
+    assert 'href="/history?theme=light"' in html
+    _, html = await get_page(token_client, "/control?token=s3cret-token")
+    assert 'href="/history?token=s3cret-token"' in html
+    _, html = await get_page(token_client, "/control?token=wr0ng-t0ken")
+    assert 'href="/history"' in html and "wr0ng-t0ken" not in html
+    _, html = await get_page(client, "/")
+    assert 'href="/history"' in html

@@ -1,180 +1,180 @@
 // The control dock: buttons, the failure note, keyboard shortcuts, the step list and the log.
 // Commands go through overlay.js's socket; the state shown always comes from the server.
-(() => {
-  "use strict";
-  const SO = window.StudyOverlay;
-  const note = document.getElementById("so-note");
-  const result = document.getElementById("so-result");
-  const steps = document.getElementById("so-steps");
-  const log = document.getElementById("so-log");
-  const KEYS = { n: "next", p: "prev", " ": "toggle-pause", u: "undo-fail", s: "start" };
-  const pending = new Map(); // command id -> resolve
-  let armed = null; // a Finish/Reset button waiting for its second click
-  let seq = 0;
+const SO = window.StudyOverlay;
+const note = document.getElementById("so-note");
+const result = document.getElementById("so-result");
+const steps = document.getElementById("so-steps");
+const log = document.getElementById("so-log");
+const confirmLine = document.getElementById("so-confirm");
+const KEYS = { n: "next", p: "prev", " ": "toggle-pause", u: "undo-fail", s: "start" };
+const pending = new Map(); // command id -> resolve
+let armed = null; // a Finish/Reset button waiting for its second click
+let seq = 0;
 
-  const settle = (answer) => {
-    const resolve = pending.get(answer.id);
-    if (resolve) {
-      pending.delete(answer.id);
-      resolve(answer);
-    }
-  };
-  SO.onMessage((message) => message.type === "result" && settle(message));
-  SO.onClose(() => {
-    for (const id of Array.from(pending.keys())) {
-      settle({ id, ok: false, status: 0, error: "the connection closed before the server answered" });
-    }
-  });
+const settle = (answer) => {
+  const resolve = pending.get(answer.id);
+  if (resolve) {
+    pending.delete(answer.id);
+    resolve(answer);
+  }
+};
+SO.onMessage((message) => message.type === "result" && settle(message));
+SO.onClose(() => {
+  for (const id of Array.from(pending.keys())) {
+    settle({ id, ok: false, status: 0, error: "the connection closed before the server answered" });
+  }
+});
 
-  // Send a command on the page's socket; resolves with the server's result message.
-  const send = (command) =>
-    new Promise((resolve) => {
-      const ws = SO.socket();
-      if (!ws) {
-        resolve({ ok: false, status: 0, error: "not connected to the server; the command was not sent" });
-        return;
-      }
-      const id = ++seq;
-      pending.set(id, resolve);
-      ws.send(JSON.stringify({ ...command, id, door: "dock" }));
-      setTimeout(() => settle({ id, ok: false, status: 0, error: "no answer from the server within 5 s" }), 5000);
-    });
-  SO.send = send;
-
-  const el = (tag, cls, content) => {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (content !== undefined) node.textContent = content;
-    return node;
-  };
-
-  const pad = (n) => (n < 10 ? "0" : "") + n;
-  const offset = (s, at) => {
-    if (!s.session) return "";
-    const t = Math.max(0, Math.floor((Date.parse(at) - Date.parse(s.session.started_at)) / 1000));
-    const h = Math.floor(t / 3600), m = Math.floor(t / 60) % 60;
-    return "+" + (h ? h + ":" + pad(m) : m) + ":" + pad(t % 60);
-  };
-
-  const run = async (command, label) => {
-    result.className = "result";
-    result.textContent = label + "\u2026";
-    const answer = await send(command);
-    if (answer.ok) {
-      result.className = "result is-ok";
-      result.textContent = label + ": done";
-    } else {
-      result.className = "result is-refused";
-      result.textContent = label + " refused: " + answer.error + (answer.refusal ? " (" + answer.refusal + ")" : "");
-    }
-    return answer.ok;
-  };
-
-  const logFailure = async (withNote) => {
-    const text = withNote ? note.value.trim() : "";
-    if (await run({ command: "fail", note: text }, "fail")) {
-      if (withNote) note.value = "";
-    }
-  };
-
-  const press = (button) => {
-    const command = button.dataset.command;
-    if (command === "fail") return; // the form's submit handles it
-    if (button.dataset.confirm && armed !== button) {
-      disarm();
-      armed = button;
-      button.dataset.label = button.textContent;
-      button.textContent = button.dataset.confirm;
-      button.classList.add("is-armed");
-      setTimeout(() => armed === button && disarm(), 3000);
+// Send a command on the page's socket; resolves with the server's result message.
+const send = (command) =>
+  new Promise((resolve) => {
+    const ws = SO.socket();
+    if (!ws) {
+      resolve({ ok: false, status: 0, error: "not connected to the server; the command was not sent" });
       return;
     }
+    const id = ++seq;
+    pending.set(id, resolve);
+    ws.send(JSON.stringify({ ...command, id, door: "dock" }));
+    setTimeout(() => settle({ id, ok: false, status: 0, error: "no answer from the server within 5 s" }), 5000);
+  });
+SO.send = send;
+
+const el = (tag, cls, content) => {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (content !== undefined) node.textContent = content;
+  return node;
+};
+
+const pad = (n) => (n < 10 ? "0" : "") + n;
+const offset = (s, at) => {
+  if (!s.session) return "";
+  const t = Math.max(0, Math.floor((Date.parse(at) - Date.parse(s.session.started_at)) / 1000));
+  const h = Math.floor(t / 3600), m = Math.floor(t / 60) % 60;
+  return "+" + (h ? h + ":" + pad(m) : m) + ":" + pad(t % 60);
+};
+
+const run = async (command, label) => {
+  result.className = "result";
+  result.textContent = label + "\u2026";
+  const answer = await send(command);
+  if (answer.ok) {
+    result.className = "result is-ok";
+    result.textContent = label + ": done";
+  } else {
+    result.className = "result is-refused";
+    result.textContent = label + " refused: " + answer.error + (answer.refusal ? " (" + answer.refusal + ")" : "");
+  }
+  return answer.ok;
+};
+
+const logFailure = async (withNote) => {
+  const text = withNote ? note.value.trim() : "";
+  if (await run({ command: "fail", note: text }, "fail")) {
+    if (withNote) note.value = "";
+  }
+};
+
+const press = (button) => {
+  const command = button.dataset.command;
+  if (command === "fail") return; // the form's submit handles it
+  if (button.dataset.confirm && armed !== button) {
     disarm();
-    const body = command === "goto" ? { command, step: button.dataset.step } : { command };
-    run(body, command === "goto" ? "goto " + button.dataset.step : command);
-  };
+    armed = button;
+    button.dataset.label = button.textContent;
+    button.textContent = button.dataset.confirm;
+    button.classList.add("is-armed");
+    setTimeout(() => armed === button && disarm(), 3000);
+    return;
+  }
+  disarm();
+  const body = command === "goto" ? { command, step: button.dataset.step } : { command };
+  run(body, command === "goto" ? "goto " + button.dataset.step : command);
+};
 
-  const disarm = () => {
-    if (!armed) return;
-    armed.textContent = armed.dataset.label;
-    armed.classList.remove("is-armed");
-    armed = null;
-  };
+const disarm = () => {
+  if (!armed) return;
+  armed.textContent = armed.dataset.label;
+  armed.classList.remove("is-armed");
+  armed = null;
+};
 
-  document.addEventListener("click", (event) => {
-    const button = event.target.closest("button[data-command]");
-    if (button) press(button);
-  });
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-command]");
+  if (button) press(button);
+});
 
-  document.getElementById("so-fail-form").addEventListener("submit", (event) => {
+document.getElementById("so-fail-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  logFailure(true);
+  note.blur();
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  const target = event.target;
+  if (target.matches && target.matches("input, textarea, select, [contenteditable]")) {
+    if (event.key === "Escape") target.blur();
+    return; // typing a note never fires a shortcut
+  }
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  if (key === "f") {
     event.preventDefault();
-    logFailure(true);
-    note.blur();
-  });
+    if (event.shiftKey) logFailure(false);
+    else note.focus();
+  } else if (KEYS[key]) {
+    event.preventDefault(); // Space would also press a focused button or scroll
+    run({ command: KEYS[key] }, KEYS[key]);
+  } else if (/^[1-9]$/.test(key)) {
+    event.preventDefault();
+    run({ command: "goto", step: Number(key) }, "goto " + key);
+  }
+});
 
-  document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
-    const target = event.target;
-    if (target.matches && target.matches("input, textarea, select, [contenteditable]")) {
-      if (event.key === "Escape") target.blur();
-      return; // typing a note never fires a shortcut
-    }
-    const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
-    if (key === "f") {
-      event.preventDefault();
-      if (event.shiftKey) logFailure(false);
-      else note.focus();
-    } else if (KEYS[key]) {
-      event.preventDefault(); // Space would also press a focused button or scroll
-      run({ command: KEYS[key] }, KEYS[key]);
-    } else if (/^[1-9]$/.test(key)) {
-      event.preventDefault();
-      run({ command: "goto", step: Number(key) }, "goto " + key);
-    }
-  });
+const logItem = (s, f) => {
+  const li = el("li");
+  li.append(el("span", "when", offset(s, f.at)), " ", el("span", "step", f.step_id), " ", el("span", "note", f.note));
+  return li;
+};
 
-  const logItem = (s, f) => {
-    const li = el("li");
-    li.append(el("span", "when", offset(s, f.at)), " ", el("span", "step", f.step_id), " ", el("span", "note", f.note));
-    return li;
-  };
+// The log, newest first. A new failure adds one item (and the capped log may drop its oldest);
+// anything else (undo, a new session) rebuilds the list.
+let shownLog = [];
+const renderLog = (s) => {
+  const keys = s.failures.log.map((f) => f.at + " " + f.note);
+  const drop = keys.length ? shownLog.indexOf(keys[0]) : -1;
+  const kept = drop >= 0 ? shownLog.length - drop : 0;
+  const grows = drop >= 0 && kept <= keys.length && shownLog.slice(drop).every((k, i) => k === keys[i]);
+  if (grows && log.children.length === shownLog.length) {
+    for (let i = 0; i < drop; i++) log.lastElementChild.remove();
+    for (const f of s.failures.log.slice(kept)) log.prepend(logItem(s, f));
+  } else if (keys.join("\n") !== shownLog.join("\n") || log.children.length !== keys.length) {
+    log.replaceChildren(...s.failures.log.slice().reverse().map((f) => logItem(s, f)));
+  }
+  shownLog = keys;
+};
 
-  // The log, newest first. A new failure adds one item (and the capped log may drop its oldest);
-  // anything else (undo, a new session) rebuilds the list.
-  let shownLog = [];
-  const renderLog = (s) => {
-    const keys = s.failures.log.map((f) => f.at + " " + f.note);
-    const drop = keys.length ? shownLog.indexOf(keys[0]) : -1;
-    const kept = drop >= 0 ? shownLog.length - drop : 0;
-    const grows = drop >= 0 && kept <= keys.length && shownLog.slice(drop).every((k, i) => k === keys[i]);
-    if (grows && log.children.length === shownLog.length) {
-      for (let i = 0; i < drop; i++) log.lastElementChild.remove();
-      for (const f of s.failures.log.slice(kept)) log.prepend(logItem(s, f));
-    } else if (keys.join("\n") !== shownLog.join("\n") || log.children.length !== keys.length) {
-      log.replaceChildren(...s.failures.log.slice().reverse().map((f) => logItem(s, f)));
-    }
-    shownLog = keys;
-  };
+let shownSteps = null;
+const render = (s) => {
+  const key = s.steps.map((st) => st.id + " " + st.state).join("|");
+  if (key !== shownSteps) {
+    shownSteps = key;
+    steps.replaceChildren(...s.steps.map((st) => {
+      const button = el("button", null, st.title);
+      button.type = "button";
+      button.dataset.command = "goto";
+      button.dataset.step = st.id;
+      const li = el("li", "is-" + st.state);
+      li.append(button);
+      return li;
+    }));
+  }
+  renderLog(s);
+  const c = s.hotkeys && s.hotkeys.confirm; // a hotkey waits for its second press
+  confirmLine.textContent = c ? "press the hotkey again to confirm: " + c : "";
+  document.getElementById("so-obs").dataset.state = (s.obs && s.obs.state) || "off";
+  document.getElementById("so-hotkeys").dataset.state = (s.hotkeys && s.hotkeys.state) || "off";
+};
 
-  let shownSteps = null;
-  const render = (s) => {
-    const key = s.steps.map((st) => st.id + " " + st.state).join("|");
-    if (key !== shownSteps) {
-      shownSteps = key;
-      steps.replaceChildren(...s.steps.map((st) => {
-        const button = el("button", null, st.title);
-        button.type = "button";
-        button.dataset.command = "goto";
-        button.dataset.step = st.id;
-        const li = el("li", "is-" + st.state);
-        li.append(button);
-        return li;
-      }));
-    }
-    renderLog(s);
-    document.getElementById("so-obs").dataset.state = (s.obs && s.obs.state) || "off";
-    document.getElementById("so-hotkeys").dataset.state = (s.hotkeys && s.hotkeys.state) || "off";
-  };
-
-  SO.onSnapshot(render);
-})();
+SO.onSnapshot(render);
