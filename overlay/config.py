@@ -230,10 +230,14 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
     )
     if raw is None or "steps" not in top:
         raise r.fail(("steps",), "is required: list your routine's steps")
+    deadline = _deadline(r, top.get("deadline"))
+    goal = _goal(r, top.get("goal"))
+    if goal is not None and deadline is None:
+        raise r.fail(("goal",), "needs a deadline (deadline.at): the pace is counted toward it")
     return Config(
         steps=_steps(r, top["steps"]),
-        deadline=_deadline(r, top.get("deadline")),
-        goal=_goal(r, top.get("goal")),
+        deadline=deadline,
+        goal=goal,
         timezone=_timezone(r, top.get("timezone")),
         server=_server(r, top.get("server")),
         storage_path=_storage(r, top.get("storage"), base_dir),

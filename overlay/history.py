@@ -40,6 +40,8 @@ def open_readonly(path: Path) -> sqlite3.Connection:
 def _summary(row: tuple[Any, ...], config: Config, now: datetime) -> dict[str, Any]:
     number, started_at, ended_at, outcome, data = row
     s = session_from_dict(json.loads(data))
+    if outcome == "reset" and ended_at:
+        now = datetime.fromisoformat(ended_at)  # a reset session's clock stopped at the reset
     steps = []
     for i in range(len(s.step_times)):
         cfg = config.steps[i] if i < len(config.steps) else None

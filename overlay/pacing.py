@@ -47,7 +47,8 @@ def pacing(
     if per_unit >= 1:
         needed = f"1 {goal.unit} every {_num(per_unit)} days"
     else:
-        needed = f"{_num(left / days_left)} {goal.unit_plural} a day"
+        rate = _num(left / days_left)
+        needed = f"{rate} {goal.unit if rate == '1' else goal.unit_plural} a day"
     on_track = None if pace is None else done + pace * days_left >= goal.units
     if pace is None:
         pace_text = "pace: too early to tell"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -52,13 +53,17 @@ class Live:
         self.text = self.render(change.at)
         self.hub.publish(self.text)
 
+    def republish(self) -> None:
+        """Send a fresh snapshot with no change: figures that age (pacing) move on."""
+        self.text = self.render(self.dispatcher.clock())
+        self.hub.publish(self.text)
+
     def set_status(self, name: str, value: dict[str, Any]) -> None:
         """Publish a change of an outside part's state (OBS link, hotkeys)."""
         if self.status.get(name) == value:
             return
         self.status[name] = value
-        self.text = self.render(self.dispatcher.clock())
-        self.hub.publish(self.text)
+        self.republish()
 
     async def execute(self, data: Any, door: str) -> tuple[int, dict[str, Any] | str]:
         """Parse and dispatch; (HTTP status, error payload or the new snapshot's JSON text)."""
@@ -209,8 +214,27 @@ def build_app(
         *pages.routes(),
     ])
     app.on_shutdown.append(lambda _app: hub.close_all())
-    app.cleanup_ctx.append(_close_storage(storage))
+    app.cleanup_ctx.extend([_close_storage(storage), _refresh(live)])
     return app
+
+
+REFRESH_S = 600.0  # pages tick clocks themselves; only pacing text needs a nudge now and then
+
+
+def _refresh(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(REFRESH_S)
+                live.republish()
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
 
 
 def _close_storage(storage: Storage) -> Callable[[web.Application], AsyncIterator[None]]:

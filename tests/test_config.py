@@ -34,6 +34,9 @@ BAD = {
     "wrong type": (GOOD + "server:\n  port: eighty\n", "server.port (line 11)", "port number"),
     "bad duration": (GOOD.replace("15m", "quarter"), "steps[0].target (line 4)", "duration"),
     "empty steps": ("steps: []\n", "steps (line 1)", "empty"),
+    "goal without deadline": (
+        "steps:\n  - {id: a, title: A}\ngoal: {units: 3}\n", "goal (line 3)", "needs a deadline"
+    ),
     "no steps": ("server:\n  port: 9000\n", "steps", "required"),
     "duplicate ids": (GOOD.replace("id: lecture", "id: review"), "steps[1].id (line 5)", "duplicate"),
     "deadline without zone": (

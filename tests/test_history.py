@@ -81,6 +81,7 @@ async def test_sessions_keep_step_times_and_outcomes(ny_config: Config) -> None:
     db.close()
     d.storage.close()
     assert [(r["number"], r["outcome"]) for r in rows] == [(3, "running"), (2, "reset"), (1, "finished")]
+    assert rows[1]["elapsed_s"] == 0  # reset at once: its clock stopped at the reset, not at now
     assert detail is not None
     assert [s["elapsed_s"] for s in detail["steps"]] == [600, 5 * 3600 + 20 * 60, 0]
     assert [f["note"] for f in detail["failure_log"]] == [
@@ -182,6 +183,8 @@ def test_pacing_behind() -> None:
     # 27 days in, still 1 done: 7 left in 3 days is 2.33 a day.
     late = pacing(GOAL, DEADLINE, 1, T, T + timedelta(days=27))
     assert late is not None and late["needed_text"] == "2.3 lessons a day"
+    one = pacing(GOAL, DEADLINE, 3, T, T + timedelta(days=25.04))  # 5 left in 4.96 days
+    assert one is not None and one["needed_text"] == "1 lesson a day"
 
 
 def test_pacing_one_every_three_and_a_half_days() -> None:

@@ -285,3 +285,16 @@ async def test_a_note_is_measured_after_trimming(client: Client) -> None:
     assert (await command(client, {"command": "start"}))[0] == 200
     status, snap = await command(client, {"command": "fail", "note": " " * 10 + "x" * 280})
     assert status == 200 and snap["failures"]["last_note"] == "x" * 280
+
+
+async def test_pacing_ages_without_a_command(client: Client, clock: FakeClock) -> None:
+    from overlay.server import LIVE
+
+    ws = await client.ws_connect("/ws")
+    first = await next_snapshot(ws)
+    clock.advance(hours=1)
+    client.app[LIVE].republish()
+    later = await next_snapshot(ws)
+    assert later["rev"] == first["rev"]
+    assert later["deadline"]["left_s"] == first["deadline"]["left_s"] - 3600
+    await ws.close()
