@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import struct
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import threading
 import urllib.request
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -38,6 +39,19 @@ steps:
 
 def launch(pw: Playwright) -> Browser:
     return pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+
+
+@contextlib.contextmanager
+def new_page(browser: Browser, width: int, height: int) -> Iterator[Page]:
+    """A page in a fresh context; any script error on it fails the test."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], errors
 
 
 def write_config(folder: Path, port: int, *, deadline_in: timedelta | None = DEADLINE_IN,

@@ -23,6 +23,7 @@ from .browser import (
     field,
     fields,
     launch,
+    new_page,
     start_server,
     wait_field,
     wait_live,
@@ -49,14 +50,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 700, "height": 240})
-    context.set_default_timeout(10_000)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield p
-    context.close()
-    assert errors == [], errors
+    with new_page(browser, 700, 240) as p:
+        yield p
 
 
 @pytest.fixture

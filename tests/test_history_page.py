@@ -24,7 +24,17 @@ from overlay.dispatch import Dispatcher
 from overlay.server import build_app
 from overlay.storage import Storage
 
-from .browser import CHROMIUM, AppServer, command, field, fields, launch, wait_field, wait_live
+from .browser import (
+    CHROMIUM,
+    AppServer,
+    command,
+    field,
+    fields,
+    launch,
+    new_page,
+    wait_field,
+    wait_live,
+)
 from .conftest import ROUTINE, FakeClock, require_real
 
 Client = TestClient[web.Request, web.Application]
@@ -242,14 +252,8 @@ def server(known_config: Config) -> Iterator[AppServer]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 900, "height": 900})
-    context.set_default_timeout(10_000)
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield p
-    context.close()
-    assert errors == [], errors
+    with new_page(browser, 900, 900) as p:
+        yield p
 
 
 BARS = """() => Array.from(document.querySelectorAll('svg.day-chart g.day'), (g) => {
