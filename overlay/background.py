@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -14,6 +15,8 @@ from .obs import ObsLink
 from .scenes import step_for_scene, summary, wanted_scene
 from .server import LIVE
 
+log = logging.getLogger("study_overlay")
+
 
 async def hotkeys_ctx(app: web.Application) -> AsyncIterator[None]:
     live = app[LIVE]
@@ -23,7 +26,10 @@ async def hotkeys_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     async def submit(command: str) -> object:
-        return await live.execute({"command": command}, "hotkey")
+        status, answer = await live.execute({"command": command}, "hotkey")
+        if status != 200 and isinstance(answer, dict):
+            log.warning("hotkey %s refused: %s", command, answer.get("error"))
+        return status, answer
 
     service = HotkeyService(
         settings.bindings, submit, lambda status: live.set_status("hotkeys", status.to_dict()),

@@ -39,8 +39,11 @@ class Outbox:
             return False
         if t.is_closing():
             return False
-        _low, high = t.get_write_buffer_limits()
-        return t.get_write_buffer_size() + size + FRAME_HEADER <= high
+        # At or below the low-water mark the socket is not paused, and staying under the high
+        # mark this write cannot pause it.
+        low, high = t.get_write_buffer_limits()
+        buffered = t.get_write_buffer_size()
+        return buffered <= low and buffered + size + FRAME_HEADER <= high
 
 
 class Hub:
@@ -73,6 +76,15 @@ class Hub:
             except (ConnectionError, RuntimeError) as exc:
                 log.debug("client gone: %s", exc)
         self.last_fanout_ms = (time.perf_counter() - started) * 1000
+
+    def beat(self, text: str) -> None:
+        """A sign of life for pages; only to clients that keep up (the rest are busy anyway)."""
+        size = len(text.encode())
+        ready = [box for box in self._boxes if box.can_take(size)]
+        if ready:
+            task = asyncio.ensure_future(_send_each(ready, text))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def close_all(self) -> None:
         """Tell every page the server is going away, so shutdown does not wait on them."""
@@ -114,3 +126,9 @@ async def _pump(box: Outbox) -> None:
             return
         finally:
             box.sending = False
+
+
+async def _send_each(boxes: list[Outbox], text: str) -> None:
+    for box in boxes:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await box.ws.send_str(text)

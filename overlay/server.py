@@ -18,7 +18,7 @@ from .config import Config
 from .dispatch import Change, Dispatcher, utc_now
 from .hub import Hub
 from .security import command_denied, error, host_guard
-from .storage import Storage
+from .storage import Storage, StorageError
 
 log = logging.getLogger("study_overlay")
 
@@ -104,9 +104,12 @@ async def get_state(request: web.Request) -> web.Response:
 async def get_history(request: web.Request) -> web.Response:
     live = request.app[LIVE]
     now = live.dispatcher.clock()
-    data = await asyncio.to_thread(
-        history.history, live.config.storage_path, live.config, live.dispatcher.state, now
-    )
+    try:
+        data = await asyncio.to_thread(
+            history.history, live.config.storage_path, live.config, live.dispatcher.state, now
+        )
+    except (StorageError, sqlite3.Error) as exc:
+        return error(503, f"cannot read the history: {exc}")
     return web.json_response(data)
 
 
@@ -124,7 +127,10 @@ async def get_session(request: web.Request) -> web.Response:
         finally:
             db.close()
 
-    detail = await asyncio.to_thread(read)
+    try:
+        detail = await asyncio.to_thread(read)
+    except (StorageError, sqlite3.Error) as exc:
+        return error(503, f"cannot read the history: {exc}")
     if detail is None:
         return error(404, f"no session {number}")
     return web.json_response(detail)
@@ -218,15 +224,27 @@ def build_app(
     return app
 
 
+BEAT_S = 10.0  # pages mark themselves offline after 25 s without a word
 REFRESH_S = 600.0  # pages tick clocks themselves; only pacing text needs a nudge now and then
+BEAT = json.dumps({"type": "beat"})
 
 
 def _refresh(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async def loop() -> None:
+            deadline = live.config.deadline
+            checked = live.dispatcher.clock()
+            next_refresh = asyncio.get_running_loop().time() + REFRESH_S
             while True:
-                await asyncio.sleep(REFRESH_S)
-                live.republish()
+                await asyncio.sleep(BEAT_S)
+                now = live.dispatcher.clock()
+                crossed = deadline is not None and checked < deadline.at <= now
+                checked = now
+                if crossed or asyncio.get_running_loop().time() >= next_refresh:
+                    live.republish()  # also right after the deadline: pacing turns to "past"
+                    next_refresh = asyncio.get_running_loop().time() + REFRESH_S
+                else:
+                    live.hub.beat(BEAT)
 
         task = asyncio.create_task(loop())
         yield

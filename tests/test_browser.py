@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -307,6 +308,7 @@ def test_an_hour_of_ticking_neither_drifts_nor_uses_animation_frames(
 ) -> None:
     command(server, "start")
     page.add_init_script("""
+        window.studyOverlaySilenceMs = 2e9;  // a simulated hour brings no server beats
         window.soFrames = 0;
         const raf = window.requestAnimationFrame.bind(window);
         window.requestAnimationFrame = (fn) => { window.soFrames++; return raf(fn); };
@@ -326,6 +328,51 @@ def test_an_hour_of_ticking_neither_drifts_nor_uses_animation_frames(
     assert seconds(field(page, "step.elapsed")) == int(start + 3600)
     assert page.evaluate("window.soFrames") == 0
     assert 3590 <= page.evaluate("window.soWrites") <= 3601  # one text update a second
+
+
+def test_session_and_step_clocks_each_roll_over_on_their_own_second(
+    server: ServerProcess, page: Page
+) -> None:
+    command(server, "start")
+    time.sleep(0.5)  # so the session's second and the step's second fall half a second apart
+    command(server, "next")
+    page.clock.install()
+    page.goto(f"{server.url}/overlay/timer")
+    wait_live(page)
+    for _ in range(30):
+        page.clock.run_for(170)
+        rows = page.evaluate(SHOWN_AND_TRUE)
+        for name, shown, true in rows:
+            # A write lands a few ms after its second turns; allow only that much lag.
+            assert seconds(shown) == int(true) or (
+                seconds(shown) == int(true) - 1 and true % 1 < 0.05
+            ), (name, shown, true)
+
+
+def test_a_frozen_server_is_not_shown_as_live(server: ServerProcess, page: Page) -> None:
+    command(server, "start")
+    page.clock.install()
+    page.goto(f"{server.url}/overlay/timer")
+    wait_live(page)
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGSTOP)  # the socket stays open; nothing comes through it
+    try:
+        page.clock.run_for(26_000)
+        page.wait_for_function("() => document.documentElement.classList.contains('is-offline')")
+        assert "is-live" not in (page.get_attribute("html", "class") or "")
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+    page.clock.run_for(5_000)  # the page retries; the thawed server answers
+    wait_live(page)
+    assert "is-offline" not in (page.get_attribute("html", "class") or "")
+
+
+SHOWN_AND_TRUE = """() => {
+    const s = StudyOverlay.snapshot(), w = (performance.now() - StudyOverlay.anchor()) / 1000;
+    const text = (name) => document.querySelector(`[data-field="${name}"]`).textContent;
+    return [["session.elapsed", text("session.elapsed"), s.session.elapsed_s + w],
+            ["step.elapsed", text("step.elapsed"), s.step.elapsed_s + w]];
+}"""
 
 
 def test_the_dock_log_follows_fails_undo_and_a_new_session(server: ServerProcess, page: Page) -> None:

@@ -133,6 +133,11 @@ async def test_history_api_and_session_api(ny_config: Config) -> None:
         assert (await client.get("/api/sessions/99")).status == 404
         assert (await client.get("/api/sessions/x")).status == 400
         assert (await client.get("/api/sessions/99999999999999999999999")).status == 400
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{ny_config.storage_path}{suffix}").unlink(missing_ok=True)
+        gone = await client.get("/api/history")
+        assert gone.status == 503 and "cannot read the history" in (await gone.json())["error"]
+        assert (await client.get("/api/sessions/1")).status == 503
 
 
 def test_export_cli(ny_config: Config, tmp_path: Path) -> None:

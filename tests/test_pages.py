@@ -248,6 +248,9 @@ async def test_the_dock_says_when_it_lacks_the_token(token_client: Client) -> No
     assert 'href="/control?token=s3cret-token"' in html
     _, html = await get_page(token_client, "/?token=wrong")
     assert "wrong" not in html and 'href="/control"' in html
+    resp = await token_client.get("/control?token=chosen-by-someone",
+                                  headers={"Authorization": "Bearer s3cret-token"})
+    assert "chosen-by-someone" not in await resp.text()  # only the right token is passed on
 
 
 async def test_without_a_deadline_the_deadline_parts_are_empty(
@@ -277,11 +280,17 @@ async def test_an_overlay_is_small_and_needs_two_assets(client: Client, path: st
     links = Page(html.decode()).links
     assert [link.split("?")[0] for link in links if not link.startswith("data:")] == [
         "/static/overlay.css", "/static/overlay.js"]
-    total = len(html)
+    # What OBS downloads: the page and its assets as sent (gzip), headers left out.
+    wire = len(html)
+    raw = len(html)
     for link in links:
         if link.startswith("/static/"):
-            total += len(await (await client.get(link)).read())
-    assert total < 16 * 1024, total
+            sent = await client.get(link, auto_decompress=False, headers={"Accept-Encoding": "gzip"})
+            wire += len(await sent.read())
+            raw += len(await (await client.get(link)).read())
+    assert wire < 16 * 1024, wire
+    assert wire < raw / 2, (wire, raw)  # the assets really went out compressed
+    assert raw < 24 * 1024, raw  # and unpacked it stays small to parse
 
 
 async def test_assets_are_cached_and_revalidated(client: Client) -> None:

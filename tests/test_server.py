@@ -298,3 +298,22 @@ async def test_pacing_ages_without_a_command(client: Client, clock: FakeClock) -
     assert later["rev"] == first["rev"]
     assert later["deadline"]["left_s"] == first["deadline"]["left_s"] - 3600
     await ws.close()
+
+
+async def test_pages_hear_a_beat_and_a_fresh_snapshot_when_the_deadline_passes(
+    config: Config, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import overlay.server
+
+    monkeypatch.setattr(overlay.server, "BEAT_S", 0.02)
+    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
+    async with TestClient(TestServer(app)) as c:
+        ws = await c.ws_connect("/ws")
+        first = await next_snapshot(ws)
+        assert first["deadline"]["passed"] is False
+        beat = await ws.receive_json(timeout=5)
+        assert beat == {"type": "beat"}  # a page that hears nothing for 25 s marks itself offline
+        clock.advance(days=8)  # past 2026-12-01 17:00Z
+        passed = await next_snapshot(ws)
+        assert passed["deadline"]["passed"] is True and passed["rev"] == first["rev"]
+        await ws.close()

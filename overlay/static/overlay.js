@@ -120,13 +120,15 @@ const pips = (s) => {
   }
 };
 
-// Wake when the shown step second (or deadline minute) changes, computing from the anchor so a late
-// timer never drifts. A page without a moving figure (the step overlay) never wakes at all.
+// Wake when a shown second (session or step; they roll over apart after a step change) or the
+// deadline minute changes, computing from the anchor so a late timer never drifts. A page without
+// a moving figure (the step overlay) never wakes at all.
+const untilNext = (x) => 1 - (x - Math.floor(x));
 const schedule = (now) => {
   clearTimeout(timer);
   const v = view(snap, now);
   let wait = Infinity;
-  if (clocks && snap.clock.running) wait = (1 - (v.step - Math.floor(v.step))) * 1000;
+  if (clocks && snap.clock.running) wait = Math.min(untilNext(v.step), untilNext(v.session)) * 1000;
   if (countdowns && snap.deadline) wait = Math.min(wait, (((v.left % 60) + 60) % 60) * 1000 || 60000);
   if (wait !== Infinity) timer = setTimeout(tick, Math.max(20, wait + 3));
 };
@@ -166,13 +168,38 @@ const accept = (s, now) => {
   schedule(now);
 };
 
+// The server says something at least every 10 s; silence means it is frozen or the link is
+// half-open, and a page must not go on showing its numbers as live.
+const SILENCE_MS = window.studyOverlaySilenceMs || 25000; // a test simulating an hour sets it
+let watchdog = 0;
+
+const lost = (socket) => {
+  clearTimeout(watchdog);
+  if (ws !== socket) return;
+  ws = null;
+  setOffline(true);
+  for (const fn of hooks.close) fn();
+  const wait = Math.min(3000, 250 * 2 ** retry++);
+  setTimeout(connect, wait * (1 + Math.random() * 0.25));
+};
+
+const heard = (socket) => {
+  clearTimeout(watchdog);
+  watchdog = setTimeout(() => {
+    lost(socket);
+    socket.close();
+  }, SILENCE_MS);
+};
+
 const connect = () => {
   const token = new URLSearchParams(location.search).get("token");
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
   const socket = new WebSocket(scheme + location.host + "/ws" + (token ? "?token=" + encodeURIComponent(token) : ""));
   ws = socket;
   fresh = true;
+  socket.onopen = () => heard(socket);
   socket.onmessage = (event) => {
+    heard(socket);
     const message = JSON.parse(event.data);
     if (message.type === "snapshot") {
       retry = 0;
@@ -181,19 +208,13 @@ const connect = () => {
       for (const fn of hooks.message) fn(message);
     }
   };
-  socket.onclose = () => {
-    if (ws !== socket) return;
-    ws = null;
-    setOffline(true);
-    for (const fn of hooks.close) fn();
-    const wait = Math.min(3000, 250 * 2 ** retry++);
-    setTimeout(connect, wait * (1 + Math.random() * 0.25));
-  };
+  socket.onclose = () => lost(socket);
 };
 
 // The dock builds on this: it sends commands on the same socket and reads their results.
 window.StudyOverlay = {
   snapshot: () => snap,
+  anchor: () => at, // performance.now() when the snapshot arrived (for tests)
   socket: () => (ws && ws.readyState === WebSocket.OPEN ? ws : null),
   onSnapshot: (fn) => {
     hooks.snapshot.push(fn);
