@@ -54,10 +54,6 @@ class ServerConfig:
     allowed_hosts: tuple[str, ...] = ()
 
     @property
-    def is_loopback(self) -> bool:
-        return is_loopback_host(self.host)
-
-    @property
     def base_url(self) -> str:
         host = self.host
         if host in ("0.0.0.0", "::", ""):
