@@ -24,6 +24,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_cli.py
+	$(BIN)/python bench/bench_dispatch.py
 	$(BIN)/python bench/bench_overlays.py
 	$(BIN)/python bench/bench_obs.py
 
