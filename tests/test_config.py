@@ -144,3 +144,19 @@ def test_durations(text: str, minutes: float) -> None:
 @pytest.mark.parametrize("text", ["", "m", "25", "1d", "5 minutes"])
 def test_bad_durations(text: str) -> None:
     assert parse_duration(text) is None
+
+
+def test_goal_and_timezone(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(GOOD + "goal: {units: 8, unit: lesson, since: 2026-11-01}\ntimezone: Europe/Rome\n")
+    config = load_config(path)
+    assert config.goal is not None
+    assert (config.goal.units, config.goal.unit, config.goal.unit_plural) == (8, "lesson", "lessons")
+    assert config.goal.since is not None and config.goal.since.tzinfo is not None
+    assert config.goal.since.date().isoformat() == "2026-11-01"
+    assert str(config.timezone) == "Europe/Rome"
+    for bad, where in (("goal: {units: 0}\n", "goal.units"), ("timezone: Mars/Olympus\n", "timezone"),
+                       ("goal: {units: 2, since: someday}\n", "goal.since")):
+        path.write_text(GOOD + bad)
+        with pytest.raises(ConfigError, match=where.replace(".", r"\.")):
+            load_config(path)
