@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ConfigError as exc:  # every command: one line naming the key, status 2
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.cmd == "check-config":
         return _check_config(args.path or args.config)
     if args.cmd == "export":
@@ -93,11 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check_config(path: str) -> int:
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
+    config = load_config(path)
     print(f"{path}: OK ({len(config.steps)} steps)")
     return 0
 
@@ -105,11 +109,7 @@ def _check_config(path: str) -> int:
 def _obs_setup(args: argparse.Namespace) -> int:
     from .obs_setup import run_setup
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     scenes = args.scenes or Path(args.config).resolve().parent / "scenes"
     obs = config.obs
     return run_setup(host=obs.host, port=obs.port, password=obs.password,
@@ -123,19 +123,15 @@ def _export(args: argparse.Namespace) -> int:
     from . import export, history
     from .storage import StorageError
 
+    config = load_config(args.config)
+    if args.session is not None and not 1 <= args.session <= 10**9:
+        print(f"export: no session {args.session}", file=sys.stderr)
+        return 1
     try:
-        config = load_config(args.config)
         db = history.open_readonly(args.db or config.storage_path)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
     except StorageError as exc:
         print(f"export: {exc}", file=sys.stderr)
         return 2
-    if args.session is not None and not 1 <= args.session <= 10**9:
-        db.close()
-        print(f"export: no session {args.session}", file=sys.stderr)
-        return 1
     try:
         number = args.session
         if number is None:
@@ -159,11 +155,7 @@ def _export(args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace) -> int:
     from . import client
 
-    try:
-        target = client.target_from(args.config, args.url)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
+    target = client.target_from(args.config, args.url)
     body: dict[str, Any] | None
     if args.cmd == "status":
         body = None

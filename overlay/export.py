@@ -8,14 +8,8 @@ import json
 from datetime import datetime, tzinfo
 from typing import Any
 
+from .client import clock
 from .history import local
-
-
-def _clock(s: float | None) -> str:
-    if s is None:
-        return "-"
-    n = int(s)
-    return f"{n // 3600}:{n // 60 % 60:02d}:{n % 60:02d}"
 
 
 def _when(at: str | None, tz: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -45,7 +39,7 @@ def to_markdown(detail: dict[str, Any], tz: tzinfo | None) -> str:
         "",
         f"- Started {_when(detail['started_at'], tz)}, ended {_when(detail['ended_at'], tz)}"
         f" ({detail['outcome']})",
-        f"- Studied {_clock(detail['elapsed_s'])}, {detail['pauses']} pause(s)",
+        f"- Studied {clock(detail['elapsed_s'])}, {detail['pauses']} pause(s)",
         f"- Failures: {detail['failures']}",
         "",
         "## Steps",
@@ -54,7 +48,7 @@ def to_markdown(detail: dict[str, Any], tz: tzinfo | None) -> str:
         "|---|---|---|",
     ]
     for st in detail["steps"]:
-        lines.append(f"| {st['title']} | {_clock(st['elapsed_s'])} | {_clock(st['target_s'])} |")
+        lines.append(f"| {st['title']} | {clock(st['elapsed_s'])} | {clock(st['target_s'])} |")
     lines += ["", "## Failures by step", ""]
     by_step: dict[str, list[dict[str, Any]]] = {}
     for f in detail["failure_log"]:

@@ -42,9 +42,6 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         config, storage = prepare(config_path, host=host, port=port, db=db)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
     except StorageError as exc:
         print(f"storage error: {exc}", file=sys.stderr)
         return 2

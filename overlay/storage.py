@@ -100,8 +100,8 @@ def session_from_dict(d: dict[str, Any]) -> core.Session:
     )
 
 
-def state_to_json(state: core.State) -> str:
-    return json.dumps({
+def state_to_dict(state: core.State) -> dict[str, Any]:
+    return {
         "session": session_to_dict(state.session) if state.session else None,
         "last_number": state.last_number,
         "failures_before": state.failures_before,
@@ -110,7 +110,7 @@ def state_to_json(state: core.State) -> str:
         "previous": session_to_dict(state.previous) if state.previous else None,
         "first_started": _t(state.first_started),
         "units": [_t(u) for u in state.units],
-    })
+    }
 
 
 def state_from_json(text: str) -> core.State:
@@ -173,26 +173,31 @@ class Storage:
                 "INSERT INTO commands (rev, at, command, door) VALUES (?, ?, ?, ?)",
                 (rev, _t(now), json.dumps(_command_dict(command)), door),
             )
+            saved = state_to_dict(state)  # each session is serialised once, for both tables
             db.execute(
                 "INSERT INTO state (id, rev, data) VALUES (1, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev, data = excluded.data",
-                (rev, state_to_json(state)),
+                (rev, json.dumps(saved)),
             )
-            for s, reset in ((state.session, False), (state.discarded, True)):
-                if s is not None:
-                    # Resetting a finished session only clears the screen; it stays finished.
-                    self._save_session(s, reset and s.active, state.discarded_at)
+            if state.session is not None:
+                self._save_session(state.session, saved["session"], None)
+            reset = any(isinstance(e, core.SessionReset) for e in events)
+            if reset and state.discarded is not None:  # it stays as the reset left it
+                # Resetting a finished session only clears the screen; it stays finished.
+                at = state.discarded_at if state.discarded.active else None
+                self._save_session(state.discarded, saved["discarded"], at)
             for event in events:
                 self._apply_event(event, state)
 
-    def _save_session(self, s: core.Session, reset: bool, reset_at: datetime | None) -> None:
-        ended = reset_at if reset else s.finished_at
+    def _save_session(self, s: core.Session, data: dict[str, Any], reset_at: datetime | None) -> None:
+        """One sessions row; `reset_at` marks an active session a reset put aside."""
+        ended = reset_at or s.finished_at
         self._db.execute(
             "INSERT INTO sessions (number, started_at, ended_at, outcome, data) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(number) DO UPDATE SET "
             "ended_at = excluded.ended_at, outcome = excluded.outcome, data = excluded.data",
-            (s.number, _t(s.started_at), _t(ended), _outcome(s, reset),
-             json.dumps(session_to_dict(s))),
+            (s.number, _t(s.started_at), _t(ended), _outcome(s, reset_at is not None),
+             json.dumps(data)),
         )
 
     def _apply_event(self, event: core.Event, state: core.State) -> None:
