@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import obsws_python  # noqa: E402
 
-from overlay.obs import ObsLink, close_client, connect  # noqa: E402
+from overlay.doors.obs.link import ObsLink, close_client, connect  # noqa: E402
 from tests.obs_harness import Obs, missing_tools, running_obs  # noqa: E402
 
 SCENES = ["Bench A", "Bench B"]

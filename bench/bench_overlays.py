@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, CDPSession, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from overlay.pages import OVERLAYS, SIZES  # noqa: E402
+from overlay.pages.overlays import OVERLAYS, SIZES  # noqa: E402
 from tests.browser import launch, start_server  # noqa: E402
 from tests.procs import ServerProcess  # noqa: E402
 
@@ -258,8 +258,9 @@ def main() -> None:
                       f" {r['paint']:>6.1f}ms {r['live']:>5.1f}ms {r['refresh_wire']:>15.0f}"
                       f" {r['refresh_net']:>12}")
             print("  requests: HTTP + WebSocket; bytes: HTTP on the wire (headers + gzip bodies);"
-                  " snapshot: first WebSocket frame;\n  painted: first contentful paint (the server-"
-                  "rendered values); live: first socket snapshot applied (ms since navigation)")
+                  " snapshot: first WebSocket frame;\n  painted: first contentful paint (the values, "
+                  "painted from the page's own snapshot); live: first socket snapshot applied (ms since"
+                  " navigation)")
             latencies(browser, server, commands, "database on disk")
             shm = Path("/dev/shm")
             if shm.is_dir():

@@ -24,10 +24,10 @@ from playwright.async_api import Page, async_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from overlay.app import build_app  # noqa: E402
 from overlay.config import parse_config  # noqa: E402
-from overlay.pages import OVERLAYS, SIZES, THEMES  # noqa: E402
-from overlay.server import build_app  # noqa: E402
-from overlay.storage import Storage  # noqa: E402
+from overlay.pages.overlays import OVERLAYS, SIZES, THEMES  # noqa: E402
+from overlay.storage.store import Storage  # noqa: E402
 from tests.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 from tests.procs import free_port  # noqa: E402
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from overlay.app import build_app
 from overlay.config import Config, parse_config
-from overlay.server import build_app
-from overlay.storage import Storage
+from overlay.storage.store import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)

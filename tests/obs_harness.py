@@ -220,7 +220,7 @@ def client(port: int, password: str, timeout: float = 5.0) -> Iterator[Any]:
     """A short-lived obsws ReqClient that always closes its socket, even when connecting fails."""
     import obsws_python
 
-    from overlay.obs import close_client, connect
+    from overlay.doors.obs.link import close_client, connect
 
     cl = connect(obsws_python.ReqClient, host="127.0.0.1", port=port, password=password,
                  timeout=timeout)
@@ -235,7 +235,7 @@ def scene_events(port: int, password: str) -> Iterator[queue.Queue[str]]:
     """Every CurrentProgramSceneChanged OBS reports, seen by an independent client."""
     import obsws_python
 
-    from overlay.obs import close_client, connect
+    from overlay.doors.obs.link import close_client, connect
 
     seen: queue.Queue[str] = queue.Queue()
 

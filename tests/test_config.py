@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from overlay.config import ConfigError, load_config, parse_duration
+from overlay.core import session as core
 
 from .conftest import ROOT
 
@@ -120,7 +121,7 @@ def test_values_are_read_with_defaults(tmp_path: Path) -> None:
     assert config.server.token == "s3cret"  # a pasted token's stray whitespace is dropped
     assert config.storage_path == tmp_path / "data" / "x.db"
     assert config.obs.enabled is False
-    assert config.hotkeys.bindings["<ctrl>+<alt>+<shift>+n"] == "next"
+    assert config.hotkeys.bindings["<ctrl>+<alt>+<shift>+n"] == core.Next()
     assert config.hotkeys.cooldown == timedelta(milliseconds=400)
 
 
@@ -128,7 +129,7 @@ def test_hotkey_bindings_replace_the_defaults(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(GOOD + "hotkeys:\n  cooldown: 1s\n  bindings:\n    'Ctrl+Alt+Space': toggle-pause\n")
     config = load_config(path)
-    assert config.hotkeys.bindings == {"<ctrl>+<alt>+<space>": "toggle-pause"}
+    assert config.hotkeys.bindings == {"<ctrl>+<alt>+<space>": core.TogglePause()}
     assert config.hotkeys.cooldown == timedelta(seconds=1)
 
 

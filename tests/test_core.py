@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from overlay import core
+from overlay.core import session as core
 
 T = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 N = 3  # steps in the routine
@@ -114,6 +114,40 @@ def test_goto_the_current_step_or_beyond_the_routine_is_refused() -> None:
 
 
 # --- pause / resume --------------------------------------------------------------------------
+
+
+# --- follow (a step's scene chosen in OBS) ----------------------------------------------------
+
+
+def test_follow_from_the_break_resumes_and_moves_in_one_change() -> None:
+    state = run((0, core.Start()), (10, core.Pause()))
+    new, evs = core.apply(state, core.Follow(2), at(15), N)
+    assert evs == (core.Resumed(timedelta(minutes=5)), core.StepChanged(0, 2))
+    assert core.phase(new) == "running" and new.session is not None and new.session.step == 2
+    assert mins(new.session.step_times[0]) == 10  # the paused minutes count for no step
+    assert mins(core.step_elapsed(new.session, at(20))) == 5
+
+
+def test_follow_to_the_paused_step_only_resumes() -> None:
+    state = run((0, core.Start()), (10, core.Pause()))
+    new, evs = core.apply(state, core.Follow(0), at(12), N)
+    assert evs == (core.Resumed(timedelta(minutes=2)),)
+    assert core.phase(new) == "running" and new.session is not None and new.session.step == 0
+
+
+def test_follow_while_running_moves_like_goto() -> None:
+    state = run((0, core.Start()))
+    assert events(state, 5, core.Follow(1)) == (core.StepChanged(0, 1),)
+
+
+def test_follow_refusals() -> None:
+    state = run((0, core.Start()))
+    with pytest.raises(core.AlreadyOnStep):
+        core.apply(state, core.Follow(0), at(1), N)
+    with pytest.raises(core.UnknownStep):
+        core.apply(state, core.Follow(N), at(1), N)
+    with pytest.raises(core.NoActiveSession):
+        core.apply(core.State(), core.Follow(1), at(1), N)
 
 
 def test_pause_stops_both_clocks_and_resume_restarts_them() -> None:

@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from overlay import core, export, history
+from overlay.app import build_app
 from overlay.config import Config, Deadline, Goal, parse_config
-from overlay.dispatch import Dispatcher
-from overlay.pacing import pacing
-from overlay.server import build_app
-from overlay.storage import Storage
+from overlay.core import session as core
+from overlay.core.pacing import pacing
+from overlay.doors.cli import export
+from overlay.runtime.dispatcher import Dispatcher
+from overlay.storage import history
+from overlay.storage.store import Storage
 
 from .conftest import ROUTINE, FakeClock
 
@@ -111,7 +113,7 @@ async def test_exports_parse_back(ny_config: Config) -> None:
 async def test_the_review_step_shows_the_previous_sessions_notes(ny_config: Config) -> None:
     d = await build_history(ny_config)
     d.storage.close()
-    from overlay.views import snapshot
+    from overlay.core.views import snapshot
 
     snap = snapshot(d.state, ny_config, ny(22, 21), d.rev)
     assert snap["step"]["id"] == "review"

@@ -18,11 +18,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from overlay import core, history
+from overlay.app import build_app
 from overlay.config import Config, parse_config
-from overlay.dispatch import Dispatcher
-from overlay.server import build_app
-from overlay.storage import Storage
+from overlay.core import session as core
+from overlay.runtime.dispatcher import Dispatcher
+from overlay.storage import history
+from overlay.storage.store import Storage
 
 from .browser import (
     CHROMIUM,

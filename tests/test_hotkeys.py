@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 
-from overlay import hotkeys
-from overlay.hotkeys import (
+from overlay.core import commands
+from overlay.core.keycombo import DEFAULT_HOTKEYS, MODIFIERS, NAMED_KEYS, parse_combo
+from overlay.core.session import Command
+from overlay.doors.hotkeys import listener as hotkeys
+from overlay.doors.hotkeys.listener import (
     NO_DISPLAY,
     NO_RECORD,
     X_GONE,
@@ -23,7 +26,6 @@ from overlay.hotkeys import (
     HotkeyStatus,
     x_key_names,
 )
-from overlay.keycombo import DEFAULT_HOTKEYS, MODIFIERS, NAMED_KEYS, parse_combo
 
 from .conftest import require_real
 from .xvfb import Xvfb
@@ -146,14 +148,15 @@ class Recorder:
         self.statuses: list[HotkeyStatus] = []
         self.fail_on = fail_on
 
-    async def submit(self, command: str) -> object:
-        if command == self.fail_on:
-            raise RuntimeError(f"{command} broke")
-        self.submitted.append(command)
+    async def submit(self, command: Command) -> object:
+        if command.name == self.fail_on:
+            raise RuntimeError(f"{command.name} broke")
+        self.submitted.append(command.name)
         return None
 
     def service(self, bindings: Mapping[str, str] = DEFAULT_HOTKEYS, **kwargs: Any) -> HotkeyService:
-        return HotkeyService(bindings, self.submit, self.statuses.append, **kwargs)
+        typed = {combo: commands.simple(name) for combo, name in bindings.items()}
+        return HotkeyService(typed, self.submit, self.statuses.append, **kwargs)
 
     @property
     def confirms(self) -> list[str | None]:

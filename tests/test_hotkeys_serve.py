@@ -84,7 +84,7 @@ def test_without_a_display_the_service_runs_and_reports_hotkeys_off(
 
 def test_client_commands_do_not_load_the_server_stack() -> None:
     code = (
-        "import sys, overlay.cli, overlay.client; "
+        "import sys, overlay.doors.cli.main, overlay.doors.cli.client; "
         "bad = [m for m in ('aiohttp', 'jinja2', 'obsws_python', 'pynput') if m in sys.modules]; "
         "print(bad)"
     )

@@ -13,9 +13,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from overlay.app import LIVE, build_app
 from overlay.config import Config
-from overlay.server import LIVE, build_app
-from overlay.storage import Storage
+from overlay.storage.store import Storage
 
 from .procs import free_port
 
@@ -119,7 +119,7 @@ class _Ws:
 
 
 async def test_a_write_that_would_pause_goes_to_the_clients_own_pump() -> None:
-    from overlay.hub import Hub
+    from overlay.runtime.hub import Hub
 
     hub = Hub()
     slow = [_Ws(_Transport(buffered=10_000)) for _ in range(5)]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from overlay.keycombo import DEFAULT_HOTKEYS, ComboMatcher, combo_keys, parse_combo
+from overlay.core.keycombo import DEFAULT_HOTKEYS, ComboMatcher, combo_keys, parse_combo
 
 # --- parse_combo -------------------------------------------------------------------------
 
@@ -74,7 +74,7 @@ def test_defaults_are_canonical_distinct_and_cover_the_commands() -> None:
 
 
 def test_importing_keycombo_loads_no_input_library() -> None:
-    code = "import sys, overlay.keycombo; print(sorted({'pynput', 'Xlib'} & set(sys.modules)))"
+    code = "import sys, overlay.core.keycombo; print(sorted({'pynput', 'Xlib'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

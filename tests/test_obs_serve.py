@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.obs_harness import Obs, require_obs, running_obs
+from tests.obs_harness import Obs, require_obs, running_obs, scene_events
 
 from .procs import ServerProcess, free_port, post, wait_for, write_config
 
@@ -68,7 +68,7 @@ def test_a_scene_switched_in_obs_moves_the_session(obs: Obs, server: ServerProce
     wait_for(lambda: obs.program_scene() == "Review", "Review scene")
     obs.request("SetCurrentProgramScene", {"sceneName": "Reading"})
     wait_for(lambda: server.state()["step"]["id"] == "reading", "session follows to reading")
-    assert "goto via obs" in server.output()
+    assert "follow via obs" in server.output()
     post(server.url, {"command": "pause"})
     wait_for(lambda: obs.program_scene() == "Break", "Break while paused")
     obs.request("SetCurrentProgramScene", {"sceneName": "Project"})
@@ -76,6 +76,28 @@ def test_a_scene_switched_in_obs_moves_the_session(obs: Obs, server: ServerProce
     assert snap["phase"] == "running"  # leaving the break scene for a step ends the break
     time.sleep(0.5)
     assert obs.program_scene() == "Project"  # and OBS is not switched back to Break
+
+
+def test_leaving_the_break_for_a_step_scene_shows_only_that_scene(
+    obs: Obs, server: ServerProcess
+) -> None:
+    """Viewers must never see a flash of the old step's scene when the streamer leaves the break."""
+    wait_for(lambda: server.state()["obs"]["state"] == "connected", "link connected")
+    post(server.url, {"command": "start"})
+    wait_for(lambda: obs.program_scene() == "Review", "Review scene")
+    post(server.url, {"command": "pause"})
+    wait_for(lambda: obs.program_scene() == "Break", "Break while paused")
+    rev = server.state()["rev"]
+    with scene_events(obs.port, obs.password) as seen:
+        obs.request("SetCurrentProgramScene", {"sceneName": "Project"})
+        snap = wait_for(lambda: (s := server.state())["step"]["id"] == "project" and s, "follows")
+        time.sleep(1.5)  # room for any wrong switch and its echo to arrive
+        scenes = []
+        while not seen.empty():
+            scenes.append(seen.get())
+    assert scenes == ["Project"]
+    assert snap["phase"] == "running"
+    assert server.state()["rev"] == rev + 1  # one command: resume and move together
 
 
 def test_obs_started_after_the_service_gets_synced(obs: Obs, tmp_path: Path) -> None:

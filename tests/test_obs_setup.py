@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from overlay.obs_setup import ScenesFileError, load_scenes, provision, run_setup
+from overlay.doors.obs.setup import ScenesFileError, load_scenes, provision, run_setup
 from tests.obs_harness import Obs, client, free_port, require_obs, running_obs
 
 ROOT = Path(__file__).resolve().parent.parent

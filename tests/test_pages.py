@@ -1,8 +1,10 @@
-"""The HTML pages through aiohttp's test client: initial values, options, assets, the dock's markup."""
+"""The HTML pages: what Chromium paints from the page alone (its embedded snapshot, the socket held
+back), options, assets, the dock's markup. The display rules live in overlay.js only, so the shown
+text is read from a real browser."""
 
 from __future__ import annotations
 
-import re
+import gzip
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
@@ -10,13 +12,16 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser, async_playwright
 
-from overlay import pages
+from overlay.app import LIVE, build_app
 from overlay.config import Config
-from overlay.server import LIVE, build_app
-from overlay.storage import Storage
+from overlay.core import display
+from overlay.pages import overlays as pages
+from overlay.storage.store import Storage
 
-from .conftest import ROUTINE, FakeClock
+from .browser import CHROMIUM, LAUNCH_ARGS
+from .conftest import ROUTINE, FakeClock, require_real
 
 Client = TestClient[web.Request, web.Application]
 OVERLAY_PATHS = [f"/overlay/{name}" for name in pages.OVERLAYS]
@@ -66,6 +71,45 @@ async def get_page(client: Client, path: str) -> tuple[Page, str]:
     return Page(html), html
 
 
+@pytest.fixture
+async def chromium() -> Any:
+    require_real("chromium")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        await browser.close()
+
+
+class Painted:
+    """What a viewer sees of a page painted from its own HTML: field texts and root classes."""
+
+    def __init__(self, fields: dict[str, str], classes: list[str]) -> None:
+        self.fields = fields
+        self.classes = classes
+
+
+FIELDS_JS = """() => { const out = {};
+  for (const el of document.querySelectorAll('[data-field]'))
+    if (!(el.dataset.field in out)) out[el.dataset.field] = el.textContent;
+  return out; }"""
+
+
+async def painted(browser: Browser, client: Client, path: str) -> Painted:
+    """Open `path` in Chromium with its socket held back: all it shows comes from the page."""
+    page = await browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.route_web_socket("**/ws", lambda ws: None)  # never connects to the server
+    await page.goto(str(client.make_url(path)))
+    await page.wait_for_function("document.documentElement.classList.contains('is-painted')",
+                                 timeout=10_000)
+    shown = Painted(await page.evaluate(FIELDS_JS),
+                    await page.evaluate("Array.from(document.documentElement.classList)"))
+    await page.close()
+    assert errors == []
+    return shown
+
+
 async def known_state(client: Client, clock: FakeClock) -> None:
     """Session 1 paused on step 2 after 13:35, one failure with markup in its note."""
     for body, wait in [({"command": "start"}, 750), ({"command": "fail", "note": "sign <b>error</b>"}, 0),
@@ -101,46 +145,62 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("path", OVERLAY_PATHS)
-async def test_an_overlay_shows_the_state_before_any_script_runs(
-    client: Client, clock: FakeClock, path: str
+@pytest.mark.chromium
+async def test_every_overlay_paints_the_state_from_the_page_alone(
+    client: Client, clock: FakeClock, chromium: Browser
 ) -> None:
-    await known_state(client, clock)
-    page, html = await get_page(client, path)
-    assert page.fields, "no data-field elements"
-    for name, text in page.fields.items():
-        assert text == EXPECTED[name], name
-    kind = path.rsplit("/", 1)[1]
-    assert page.root["class"].split()[:4] == ["so", f"so-{kind}", "theme-dark", "align-left"]
-    assert "phase-paused" in page.root["class"].split()
-    assert "<b>" not in html  # the note is escaped
-
-
-async def test_every_overlay_together_shows_every_value(client: Client, clock: FakeClock) -> None:
     await known_state(client, clock)
     seen: dict[str, str] = {}
     for path in OVERLAY_PATHS:
-        seen.update((await get_page(client, path))[0].fields)
+        shown = await painted(chromium, client, path)
+        assert shown.fields, f"no data-field elements on {path}"
+        for name, text in shown.fields.items():
+            assert text == EXPECTED[name], (path, name)
+        seen.update(shown.fields)
+        kind = path.rsplit("/", 1)[1]
+        assert shown.classes[:4] == ["so", f"so-{kind}", "theme-dark", "align-left"]
+        assert "phase-paused" in shown.classes
+        _, html = await get_page(client, path)
+        assert "<b>" not in html  # the note is escaped in the embedded snapshot
     assert seen == EXPECTED
 
 
-async def test_the_dock_shows_the_failure_log(client: Client, clock: FakeClock) -> None:
+@pytest.mark.chromium
+async def test_without_its_script_an_overlay_shows_nothing_rather_than_empty_fields(
+    client: Client, clock: FakeClock, chromium: Browser
+) -> None:
     await known_state(client, clock)
-    _, dock = await get_page(client, "/control")
-    assert re.search(r'<span class="when">\+12:30</span> <span class="step">review</span> '
-                     r'<span class="note">sign &lt;b&gt;error&lt;/b&gt;</span>', dock)
+    page = await chromium.new_page()
+    await page.route("**/static/overlay.js*", lambda route: route.abort())
+    await page.goto(str(client.make_url("/overlay/timer")))
+    assert await page.evaluate("getComputedStyle(document.body).visibility") == "hidden"
+    await page.close()
 
 
-async def test_idle_state_and_over_target_classes(client: Client, clock: FakeClock) -> None:
-    page, _ = await get_page(client, "/overlay/timer")
-    assert page.fields["session.elapsed"] == "0:00" and page.fields["phase"] == "not started"
-    assert page.fields["step.delta"] == ""
-    assert "no-session" in page.root["class"].split()
+@pytest.mark.chromium
+async def test_the_dock_shows_the_failure_log(client: Client, clock: FakeClock, chromium: Browser) -> None:
+    await known_state(client, clock)
+    page = await chromium.new_page()
+    await page.route_web_socket("**/ws", lambda ws: None)
+    await page.goto(str(client.make_url("/control")))
+    await page.wait_for_function("document.querySelectorAll('#so-log li').length === 1")
+    assert await page.inner_text("#so-log li") == "+12:30 review sign <b>error</b>"
+    await page.close()
+
+
+@pytest.mark.chromium
+async def test_idle_state_and_over_target_classes(
+    client: Client, clock: FakeClock, chromium: Browser
+) -> None:
+    shown = await painted(chromium, client, "/overlay/timer")
+    assert shown.fields["session.elapsed"] == "0:00" and shown.fields["phase"] == "not started"
+    assert shown.fields["step.delta"] == ""
+    assert "no-session" in shown.classes
     await client.post("/api/commands", json={"command": "start"})
     clock.advance(minutes=15, seconds=1)
-    page, _ = await get_page(client, "/overlay/timer")
-    assert page.fields["step.delta"] == "+0:01"
-    assert "is-over" in page.root["class"].split()
+    shown = await painted(chromium, client, "/overlay/timer")
+    assert shown.fields["step.delta"] == "+0:01"
+    assert "is-over" in shown.classes
 
 
 async def test_good_options_are_applied(client: Client) -> None:
@@ -189,7 +249,9 @@ def test_accent_must_be_a_hex_colour(text: str, expected: str | None) -> None:
     assert pages.options({"accent": text}).accent == expected
 
 
-def test_the_shown_text_of_clocks_and_countdowns() -> None:
+def test_the_shown_text_of_clocks_and_countdowns_in_python() -> None:
+    """The Python side (/history, CLI, export); overlay.js has the pages' own, tested in Chromium."""
+    pages = display
     assert [pages.clock(t) for t in (0, 59, 60, 3599, 3600, 36125)] == [
         "0:00", "0:59", "1:00", "59:59", "1:00:00", "10:02:05"]
     assert pages.delta(100.9, 900) == "\u221213:20"
@@ -203,30 +265,39 @@ def test_the_shown_text_of_clocks_and_countdowns() -> None:
     assert pages.days_text(-3000) == "50m past"
 
 
-async def test_the_dock_has_a_button_for_every_command(client: Client) -> None:
+@pytest.mark.chromium
+async def test_the_dock_has_a_button_for_every_command(client: Client, chromium: Browser) -> None:
     page, html = await get_page(client, "/control")
-    assert {"start", "next", "prev", "goto", "pause", "resume", "fail", "undo-fail", "finish", "reset",
+    assert {"start", "next", "prev", "pause", "resume", "fail", "undo-fail", "finish", "reset",
             "restore"} <= set(page.commands)
-    assert page.commands.count("goto") == 3
-    assert page.fields["obs.state"] == "off"
-    assert "obs.enabled is false" in page.fields["obs.reason"]
+    shown = await painted(chromium, client, "/control")
+    assert shown.fields["obs.state"] == "off"
+    assert "obs.enabled is false" in shown.fields["obs.reason"]
     for key in ("N", "P", "Space", "F", "U", "S"):
         assert f"<kbd>{key}</kbd>" in html
-    script = pages.assets()["control.js"].body.decode()
+    script = (pages.STATIC / "control.js").read_text()
     assert '" ": "toggle-pause"' in script  # Space sends toggle-pause
 
 
-async def test_the_dock_shows_a_hotkey_waiting_for_confirmation_and_restore(client: Client) -> None:
+@pytest.mark.chromium
+async def test_the_dock_shows_a_hotkey_waiting_for_confirmation_and_restore(
+    client: Client, chromium: Browser
+) -> None:
     live = client.app[LIVE]
     live.set_status("hotkeys", {"state": "active", "reason": "listening", "confirm": "finish"})
-    page, html = await get_page(client, "/control")
-    assert 'id="so-confirm">press the hotkey again to confirm: finish</p>' in html
-    assert page.fields["hotkeys.state"] == "active"
-    assert "can-restore" not in page.root["class"]
+    page = await chromium.new_page()
+    await page.route_web_socket("**/ws", lambda ws: None)
+    await page.goto(str(client.make_url("/control")))
+    await page.wait_for_function("document.documentElement.classList.contains('is-painted')")
+    assert await page.inner_text("#so-confirm") == "press the hotkey again to confirm: finish"
+    await page.close()
+    shown = await painted(chromium, client, "/control")
+    assert shown.fields["hotkeys.state"] == "active"
+    assert "can-restore" not in shown.classes
     await client.post("/api/commands", json={"command": "start"})
     await client.post("/api/commands", json={"command": "reset"})
-    page, _ = await get_page(client, "/control")
-    assert "can-restore" in page.root["class"].split()
+    shown = await painted(chromium, client, "/control")
+    assert "can-restore" in shown.classes
 
 
 @pytest.fixture
@@ -253,15 +324,16 @@ async def test_the_dock_says_when_it_lacks_the_token(token_client: Client) -> No
     assert "chosen-by-someone" not in await resp.text()  # only the right token is passed on
 
 
+@pytest.mark.chromium
 async def test_without_a_deadline_the_deadline_parts_are_empty(
-    make_config: Callable[..., Config], clock: FakeClock
+    make_config: Callable[..., Config], clock: FakeClock, chromium: Browser
 ) -> None:
     config = make_config(ROUTINE.split("deadline:")[0])
     app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
     async with TestClient(TestServer(app)) as c:
-        page, _ = await get_page(c, "/overlay/deadline")
-    assert "no-deadline" in page.root["class"].split()
-    assert page.fields["deadline.left"] == "" and page.fields["deadline.label"] == ""
+        shown = await painted(chromium, c, "/overlay/deadline")
+    assert "no-deadline" in shown.classes
+    assert shown.fields["deadline.left"] == "" and shown.fields["deadline.label"] == ""
 
 
 async def test_the_index_links_every_overlay_and_the_dock(client: Client) -> None:
@@ -294,9 +366,10 @@ async def test_an_overlay_is_small_and_needs_two_assets(client: Client, path: st
 
 
 async def test_assets_are_cached_and_revalidated(client: Client) -> None:
-    url = pages.asset_url("overlay.js")
+    page, _ = await get_page(client, "/overlay/timer")
+    url = next(link for link in page.links if link.startswith("/static/overlay.js?v="))
     resp = await client.get(url)
-    assert resp.status == 200 and resp.content_type == "text/javascript"
+    assert resp.status == 200 and resp.content_type in ("text/javascript", "application/javascript")
     assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     etag = resp.headers["ETag"]
     again = await client.get(url, headers={"If-None-Match": etag})
@@ -306,6 +379,16 @@ async def test_assets_are_cached_and_revalidated(client: Client) -> None:
     assert plain.content_type == "text/css"
     for name in ("nope.js", "..%2Fpages.py", "overlay.css.map"):
         assert (await client.get(f"/static/{name}")).status == 404
+
+
+def test_each_precompressed_asset_matches_its_source() -> None:
+    """aiohttp sends NAME.gz to clients that take gzip: a stale one would serve old code."""
+    sources = [p for p in pages.STATIC.iterdir() if p.suffix in (".css", ".js")]
+    assert sources
+    for path in sources:
+        packed = path.with_name(path.name + ".gz")
+        assert packed.exists() and gzip.decompress(packed.read_bytes()) == path.read_bytes(), (
+            f"{packed.name} is stale: run make assets")
 
 
 # --- deadline pacing and the review of the previous session -----------------------------------
@@ -328,6 +411,7 @@ async def units_done(client: Client, n: int) -> None:
 
 
 # The deadline is 6 d 23 h after T0, when the first session starts (pacing counts from it).
+@pytest.mark.chromium
 @pytest.mark.parametrize("days, done, left, pace, track", [
     # 1 day in, 3 done: 5 left in 5.96 days; 3 a day so far projects 20.9 >= 8.
     (1, 3, "5 lessons left", "1 lesson every 1.2 days", "on track"),
@@ -340,26 +424,28 @@ async def units_done(client: Client, n: int) -> None:
     (8, 6, "6 of 8 lessons done", "", ""),
 ])
 async def test_the_deadline_overlay_shows_the_pace(
-    goal_client: Client, clock: FakeClock, days: float, done: int, left: str, pace: str, track: str
+    goal_client: Client, clock: FakeClock, chromium: Browser, days: float, done: int, left: str,
+    pace: str, track: str
 ) -> None:
     await goal_client.post("/api/commands", json={"command": "start"})
     await units_done(goal_client, done)
     clock.advance(days=days)
-    page, _ = await get_page(goal_client, "/overlay/deadline")
+    page = await painted(chromium, goal_client, "/overlay/deadline")
     shown = page.fields
     assert (shown["goal.left"], shown["goal.pace"], shown["goal.track"]) == (left, pace, track)
-    classes = page.root["class"].split()
+    classes = page.classes
     assert ("is-on-track" in classes, "is-behind" in classes) == (track == "on track", track == "behind")
     assert "no-goal" not in classes
-    bar, _ = await get_page(goal_client, "/overlay/bar")
+    bar = await painted(chromium, goal_client, "/overlay/bar")
     assert (bar.fields["goal.left"], bar.fields["goal.track"]) == (left, track)
-    dock, _ = await get_page(goal_client, "/control")
+    dock = await painted(chromium, goal_client, "/control")
     assert (dock.fields["goal.left"], dock.fields["goal.pace"]) == (left, pace)
 
 
-async def test_without_a_goal_the_pacing_parts_are_hidden(client: Client) -> None:
-    page, _ = await get_page(client, "/overlay/deadline")
-    assert "no-goal" in page.root["class"].split() and page.fields["goal.left"] == ""
+@pytest.mark.chromium
+async def test_without_a_goal_the_pacing_parts_are_hidden(client: Client, chromium: Browser) -> None:
+    shown = await painted(chromium, client, "/overlay/deadline")
+    assert "no-goal" in shown.classes and shown.fields["goal.left"] == ""
     dock, _ = await get_page(client, "/control")
     assert "unit-done" not in dock.commands and "unit-undo" not in dock.commands
 
@@ -372,21 +458,25 @@ async def test_the_dock_counts_units_and_undoes_them(goal_client: Client) -> Non
     assert resp.status == 409 and (await resp.json())["refusal"] == "NoUnitToUndo"
 
 
-async def test_the_review_step_shows_the_previous_sessions_notes(goal_client: Client) -> None:
+@pytest.mark.chromium
+async def test_the_review_step_shows_the_previous_sessions_notes(
+    goal_client: Client, chromium: Browser
+) -> None:
     for body in [{"command": "start"}, {"command": "fail", "note": "sign <b>error</b>"},
                  {"command": "fail"}, {"command": "next"}, {"command": "fail", "note": "chain rule"},
                  {"command": "finish"}, {"command": "start"}]:
         assert (await goal_client.post("/api/commands", json=body)).status == 200
     notes = "sign <b>error</b> (Review last notes)\nchain rule (Watch the lecture)"
     for path in ("/overlay/step", "/control"):
-        page, html = await get_page(goal_client, path)
-        assert page.fields["review.head"] == "session 1 · 3 failures", path
-        assert page.fields["review.notes"] == notes, path
-        assert "no-review" not in page.root["class"].split()
+        shown = await painted(chromium, goal_client, path)
+        _, html = await get_page(goal_client, path)
+        assert shown.fields["review.head"] == "session 1 · 3 failures", path
+        assert shown.fields["review.notes"] == notes, path
+        assert "no-review" not in shown.classes
         assert "<b>" not in html
     await goal_client.post("/api/commands", json={"command": "next"})
-    page, _ = await get_page(goal_client, "/overlay/step")
-    assert page.fields["review.notes"] == "" and "no-review" in page.root["class"].split()
+    shown = await painted(chromium, goal_client, "/overlay/step")
+    assert shown.fields["review.notes"] == "" and "no-review" in shown.classes
 
 
 async def test_the_dock_and_the_index_link_the_history(client: Client, token_client: Client) -> None:

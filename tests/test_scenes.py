@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from overlay import core
 from overlay.config import Config, parse_config
-from overlay.scenes import step_for_scene, summary, wanted_scene
+from overlay.core import session as core
+from overlay.core.scenes import step_for_scene, summary, wanted_scene
 
 T = datetime(2026, 11, 24, 18, tzinfo=UTC)
 CONFIG = """

@@ -10,10 +10,10 @@ import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
+from overlay.app import build_app
 from overlay.config import Config
-from overlay.hub import Hub
-from overlay.server import build_app
-from overlay.storage import Storage
+from overlay.runtime.hub import Hub
+from overlay.storage.store import Storage
 
 from .conftest import FakeClock
 
@@ -288,7 +288,7 @@ async def test_a_note_is_measured_after_trimming(client: Client) -> None:
 
 
 async def test_pacing_ages_without_a_command(client: Client, clock: FakeClock) -> None:
-    from overlay.server import LIVE
+    from overlay.app import LIVE
 
     ws = await client.ws_connect("/ws")
     first = await next_snapshot(ws)
@@ -303,9 +303,9 @@ async def test_pacing_ages_without_a_command(client: Client, clock: FakeClock) -
 async def test_pages_hear_a_beat_and_a_fresh_snapshot_when_the_deadline_passes(
     config: Config, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import overlay.server
+    import overlay.app
 
-    monkeypatch.setattr(overlay.server, "BEAT_S", 0.02)
+    monkeypatch.setattr(overlay.app, "BEAT_S", 0.02)
     app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
     async with TestClient(TestServer(app)) as c:
         ws = await c.ws_connect("/ws")
@@ -317,3 +317,19 @@ async def test_pages_hear_a_beat_and_a_fresh_snapshot_when_the_deadline_passes(
         passed = await next_snapshot(ws)
         assert passed["deadline"]["passed"] is True and passed["rev"] == first["rev"]
         await ws.close()
+
+
+async def test_rev_counts_commands_and_status_rev_counts_status_pushes(client: Client) -> None:
+    from overlay.app import LIVE
+
+    ws = await client.ws_connect("/ws")
+    first = await next_snapshot(ws)
+    client.app[LIVE].set_status("obs", {"state": "connected", "reason": ""})
+    status = await next_snapshot(ws)
+    assert (status["rev"], status["status_rev"]) == (first["rev"], first["status_rev"] + 1)
+    assert status["obs"]["state"] == "connected"
+    client.app[LIVE].set_status("obs", {"state": "connected", "reason": ""})  # no change: no push
+    await command(client, {"command": "start"})
+    after = await next_snapshot(ws)
+    assert (after["rev"], after["status_rev"]) == (first["rev"] + 1, status["status_rev"])
+    await ws.close()

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import shutil
 import sqlite3
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from overlay import core
-from overlay.config import Config
-from overlay.dispatch import Dispatcher
-from overlay.storage import APPLICATION_ID, Storage, StorageError
+from overlay.config import Config, parse_config
+from overlay.core import session as core
+from overlay.core import views
+from overlay.runtime.dispatcher import Dispatcher, NotSaved
+from overlay.storage import history
+from overlay.storage.schema import APPLICATION_ID
+from overlay.storage.store import Storage, StorageError
 
 from .conftest import ROUTINE, FakeClock
 from .procs import ServerProcess, free_port, post, write_config
@@ -157,7 +163,7 @@ async def test_a_commit_that_fails_halfway_changes_nothing(
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(storage, "_apply_event", broken)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(NotSaved, match="disk I/O error"):
         await dispatcher.dispatch(core.Fail("lost?"), "test")
     assert dispatcher.rev == 1
     monkeypatch.undo()
@@ -188,3 +194,56 @@ async def test_resetting_a_finished_session_keeps_it_finished(config: Config, cl
     rows = db.execute("SELECT number, outcome FROM sessions").fetchall()
     db.close()
     assert rows == [(1, "finished")]
+
+
+# --- a database made by release 0.1.0 (schema 1) ------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _shipped_config(tmp_path: Path) -> Config:
+    text = (Path(__file__).resolve().parent.parent / "config.yaml").read_text() + "timezone: UTC\n"
+    return parse_config(text, base_dir=tmp_path)
+
+
+def test_a_release_0_1_0_database_is_migrated_with_nothing_lost(tmp_path: Path) -> None:
+    """The same snapshot, history and sessions as 0.1.0 showed from the same file (made by
+    tests/fixtures: a 0.1.0 run; its answers were recorded by 0.1.0 itself)."""
+    path = tmp_path / "study.sqlite3"
+    shutil.copy(FIXTURES / "release-0.1.0.sqlite3", path)
+    expected = json.loads((FIXTURES / "release-0.1.0.expected.json").read_text())
+    config = _shipped_config(tmp_path)
+    now = datetime.fromisoformat(expected["now"])
+    storage = Storage(path, config.steps)
+    state, rev = storage.load()
+    storage.close()
+    assert rev == expected["rev"]
+    assert views.snapshot(state, config, now, rev) == expected["snapshot"]
+    assert history.history(path, config, state, now) == expected["history"]
+    assert [history.read_session(path, config, n, now) for n in (1, 2, 3)] == expected["sessions"]
+    # Each failure is stored once now, and a copy of the schema-1 file is kept beside it.
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert all("failures" not in json.loads(d) for (d,) in db.execute("SELECT data FROM sessions"))
+    assert json.loads(db.execute("SELECT data FROM state").fetchone()[0])["session"] == 3
+    assert db.execute("SELECT count(*) FROM failures").fetchone()[0] == 5
+    db.close()
+    backup = sqlite3.connect(tmp_path / "study.sqlite3.schema1.bak")
+    assert backup.execute("PRAGMA user_version").fetchone()[0] == 1
+    backup.close()
+
+
+async def test_a_migrated_database_takes_the_next_command(tmp_path: Path) -> None:
+    path = tmp_path / "study.sqlite3"
+    shutil.copy(FIXTURES / "release-0.1.0.sqlite3", path)
+    config = dataclasses.replace(_shipped_config(tmp_path), storage_path=path)
+    storage = Storage(path, config.steps)
+    clock = FakeClock(datetime(2026, 11, 4, 9, 0, tzinfo=UTC))
+    dispatcher = Dispatcher(config, storage, clock)
+    await dispatcher.dispatch(core.Resume(), "test")
+    await dispatcher.dispatch(core.Fail("after the upgrade"), "test")
+    storage.close()
+    state, rev = Storage(path, config.steps).load()
+    assert rev == 23 and state.session is not None
+    assert [f.note for f in state.session.failures] == ["third session, still running", "after the upgrade"]
+    assert core.total_failures(state) == 6

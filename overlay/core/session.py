@@ -1,0 +1,460 @@
+"""The session core: a pure state machine. No I/O, no clock: every command takes `now`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+ZERO = timedelta(0)
+NOTE_MAX = 280
+
+
+# --- state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    at: datetime
+    step: int
+    note: str
+
+
+@dataclass(frozen=True)
+class Session:
+    number: int
+    started_at: datetime
+    step_times: tuple[timedelta, ...]  # time banked per step, the running interval excluded
+    step: int = 0
+    running_since: datetime | None = None  # start of the running interval; None if not running
+    paused_at: datetime | None = None
+    finished_at: datetime | None = None
+    failures: tuple[Failure, ...] = ()
+    pauses: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.finished_at is None
+
+
+@dataclass(frozen=True)
+class State:
+    session: Session | None = None
+    last_number: int = 0
+    failures_before: int = 0  # failures of every session but `session`
+    discarded: Session | None = None  # what the last reset put aside, for `restore`
+    discarded_at: datetime | None = None
+    previous: Session | None = None  # the session before this one, for the review step
+    first_started: datetime | None = None  # start of the very first session: pacing counts from it
+    units: tuple[datetime, ...] = ()  # when each unit of the goal was done
+
+
+def phase(state: State) -> str:
+    return "idle" if state.session is None else session_phase(state.session)
+
+
+def session_phase(s: Session) -> str:
+    """running, paused or finished: derived from the fields, never stored."""
+    if s.finished_at is not None:
+        return "finished"
+    return "paused" if s.paused_at is not None else "running"
+
+
+def _running_part(s: Session, now: datetime) -> timedelta:
+    if s.running_since is None:
+        return ZERO
+    return max(ZERO, now - s.running_since)
+
+
+def step_elapsed(s: Session, now: datetime, step: int | None = None) -> timedelta:
+    i = s.step if step is None else step
+    banked = s.step_times[i]
+    return banked + _running_part(s, now) if i == s.step else banked
+
+
+def session_elapsed(s: Session, now: datetime) -> timedelta:
+    return sum(s.step_times, ZERO) + _running_part(s, now)
+
+
+def total_failures(state: State) -> int:
+    return state.failures_before + (len(state.session.failures) if state.session else 0)
+
+
+def fit_steps(state: State, count: int) -> State:
+    """Adapt restored sessions to a routine that gained or lost steps since."""
+    return replace(
+        state,
+        session=_fit(state.session, count),
+        discarded=_fit(state.discarded, count),
+        previous=_fit(state.previous, count),
+    )
+
+
+def _fit(s: Session | None, count: int) -> Session | None:
+    if s is None or len(s.step_times) == count:
+        return s
+    times = (s.step_times + (ZERO,) * count)[:count]
+    overflow = sum(s.step_times[count:], ZERO)
+    times = (*times[:-1], times[-1] + overflow)
+    failures = tuple(replace(f, step=min(f.step, count - 1)) for f in s.failures)
+    return replace(s, step_times=times, step=min(s.step, count - 1), failures=failures)
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    name = "start"
+
+
+@dataclass(frozen=True)
+class Next:
+    name = "next"
+
+
+@dataclass(frozen=True)
+class Prev:
+    name = "prev"
+
+
+@dataclass(frozen=True)
+class Goto:
+    step: int
+    name = "goto"
+
+
+@dataclass(frozen=True)
+class Follow:
+    """A step's scene was chosen in OBS: resume if paused and move there, as one change."""
+
+    step: int
+    name = "follow"
+
+
+@dataclass(frozen=True)
+class Pause:
+    name = "pause"
+
+
+@dataclass(frozen=True)
+class Resume:
+    name = "resume"
+
+
+@dataclass(frozen=True)
+class TogglePause:
+    name = "toggle-pause"
+
+
+@dataclass(frozen=True)
+class Fail:
+    note: str = ""
+    name = "fail"
+
+
+@dataclass(frozen=True)
+class UndoFail:
+    name = "undo-fail"
+
+
+@dataclass(frozen=True)
+class Finish:
+    name = "finish"
+
+
+@dataclass(frozen=True)
+class Reset:
+    name = "reset"
+
+
+@dataclass(frozen=True)
+class Restore:
+    name = "restore"
+
+
+@dataclass(frozen=True)
+class CompleteUnit:
+    name = "unit-done"
+
+
+@dataclass(frozen=True)
+class UndoUnit:
+    name = "unit-undo"
+
+
+Command = (
+    Start | Next | Prev | Goto | Follow | Pause | Resume | TogglePause | Fail | UndoFail | Finish
+    | Reset | Restore | CompleteUnit | UndoUnit
+)
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    session: int
+
+
+@dataclass(frozen=True)
+class StepCompleted:
+    step: int
+    elapsed: timedelta
+
+
+@dataclass(frozen=True)
+class StepChanged:
+    from_step: int
+    to_step: int
+
+
+@dataclass(frozen=True)
+class Paused:
+    step: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    paused_for: timedelta
+
+
+@dataclass(frozen=True)
+class FailureLogged:
+    failure: Failure
+    count: int
+
+
+@dataclass(frozen=True)
+class FailureRemoved:
+    failure: Failure
+
+
+@dataclass(frozen=True)
+class SessionFinished:
+    session: int
+    elapsed: timedelta
+
+
+@dataclass(frozen=True)
+class SessionReset:
+    session: int
+
+
+@dataclass(frozen=True)
+class SessionRestored:
+    session: int
+
+
+@dataclass(frozen=True)
+class UnitCompleted:
+    count: int
+
+
+@dataclass(frozen=True)
+class UnitRemoved:
+    count: int
+
+
+Event = (
+    SessionStarted | StepCompleted | StepChanged | Paused | Resumed | FailureLogged
+    | FailureRemoved | SessionFinished | SessionReset | SessionRestored | UnitCompleted
+    | UnitRemoved
+)
+
+
+# --- refusals ----------------------------------------------------------------------------
+
+
+class Refused(Exception):
+    """A command whose precondition does not hold; the class name is the refusal's name."""
+
+    message = "refused"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+class NoActiveSession(Refused):
+    message = "no session is running; start one first"
+
+
+class SessionInProgress(Refused):
+    message = "a session is already in progress; finish or reset it first"
+
+
+class NoStepBefore(Refused):
+    message = "already on the first step"
+
+
+class UnknownStep(Refused):
+    message = "no such step"
+
+
+class AlreadyOnStep(Refused):
+    message = "already on that step"
+
+
+class AlreadyPaused(Refused):
+    message = "the session is already paused"
+
+
+class NotPaused(Refused):
+    message = "the session is not paused"
+
+
+class NoFailureToUndo(Refused):
+    message = "no failure logged in this session"
+
+
+class NothingToReset(Refused):
+    message = "there is no session to reset"
+
+
+class NothingToRestore(Refused):
+    message = "nothing to restore: no session was reset since the last start"
+
+
+class NoUnitToUndo(Refused):
+    message = "no unit of the goal is marked done"
+
+
+class NoteTooLong(Refused):
+    message = f"a failure note has at most {NOTE_MAX} characters"
+
+
+# --- transitions -------------------------------------------------------------------------
+
+
+def apply(
+    state: State, command: Command, now: datetime, step_count: int
+) -> tuple[State, tuple[Event, ...]]:
+    """Run one command. Returns the new state and its events, or raises a Refused."""
+    s = state.session
+    match command:
+        case Start():
+            if s is not None and s.active:
+                raise SessionInProgress()
+            new = Session(
+                number=state.last_number + 1, started_at=now,
+                step_times=(ZERO,) * step_count, running_since=now,
+            )
+            return replace(
+                state, session=new, last_number=new.number, failures_before=total_failures(state),
+                discarded=None, discarded_at=None, previous=s or state.discarded or state.previous,
+                first_started=state.first_started or now,
+            ), (SessionStarted(new.number),)
+        case CompleteUnit():
+            return replace(state, units=(*state.units, now)), (UnitCompleted(len(state.units) + 1),)
+        case UndoUnit():
+            if not state.units:
+                raise NoUnitToUndo()
+            return replace(state, units=state.units[:-1]), (UnitRemoved(len(state.units) - 1),)
+        case Restore():
+            if s is not None or state.discarded is None:
+                raise NothingToRestore()
+            restored = state.discarded
+            return replace(
+                state, session=restored, discarded=None, discarded_at=None,
+                failures_before=state.failures_before - len(restored.failures),
+            ), (SessionRestored(restored.number),)
+        case Reset():
+            if s is None:
+                raise NothingToReset()
+            return replace(
+                state, session=None, discarded=s, discarded_at=now,
+                failures_before=total_failures(state),
+            ), (SessionReset(s.number),)
+        case UndoFail():
+            if s is None or not s.failures:
+                raise NoFailureToUndo()
+            return _with(state, replace(s, failures=s.failures[:-1])), (
+                FailureRemoved(s.failures[-1]),
+            )
+    if s is None or not s.active:
+        raise NoActiveSession()
+    return _on_active(state, s, command, now)
+
+
+def _on_active(
+    state: State, s: Session, command: Command, now: datetime
+) -> tuple[State, tuple[Event, ...]]:
+    match command:
+        case Next():
+            done = StepCompleted(s.step, step_elapsed(s, now))
+            if s.step + 1 == len(s.step_times):
+                return _finish(state, s, now, (done,))
+            return _with(state, _move(s, s.step + 1, now)), (done, StepChanged(s.step, s.step + 1))
+        case Prev():
+            if s.step == 0:
+                raise NoStepBefore()
+            return _with(state, _move(s, s.step - 1, now)), (StepChanged(s.step, s.step - 1),)
+        case Goto(step=target):
+            if not 0 <= target < len(s.step_times):
+                raise UnknownStep()
+            if target == s.step:
+                raise AlreadyOnStep()
+            return _with(state, _move(s, target, now)), (StepChanged(s.step, target),)
+        case Follow(step=target):
+            if not 0 <= target < len(s.step_times):
+                raise UnknownStep()
+            if target == s.step and s.paused_at is None:
+                raise AlreadyOnStep()
+            events: tuple[Event, ...] = ()
+            if s.paused_at is not None:
+                events = (Resumed(max(ZERO, now - s.paused_at)),)
+                s = replace(s, running_since=now, paused_at=None)
+            if target == s.step:
+                return _with(state, s), events
+            return _with(state, _move(s, target, now)), (*events, StepChanged(s.step, target))
+        case TogglePause():
+            return _on_active(state, s, Pause() if s.paused_at is None else Resume(), now)
+        case Pause():
+            if s.paused_at is not None:
+                raise AlreadyPaused()
+            banked = _bank(s, now)
+            return _with(state, replace(
+                banked, running_since=None, paused_at=now, pauses=s.pauses + 1
+            )), (Paused(s.step),)
+        case Resume():
+            if s.paused_at is None:
+                raise NotPaused()
+            return _with(state, replace(s, running_since=now, paused_at=None)), (
+                Resumed(max(ZERO, now - s.paused_at)),
+            )
+        case Fail(note=note):
+            note = note.strip()
+            if len(note) > NOTE_MAX:
+                raise NoteTooLong()
+            failure = Failure(at=now, step=s.step, note=note)
+            new = replace(s, failures=(*s.failures, failure))
+            return _with(state, new), (FailureLogged(failure, len(new.failures)),)
+        case Finish():
+            return _finish(state, s, now, ())
+    raise TypeError(f"not a command: {command!r}")  # pragma: no cover
+
+
+def _with(state: State, session: Session) -> State:
+    return replace(state, session=session)
+
+
+def _bank(s: Session, now: datetime) -> Session:
+    if s.running_since is None:
+        return s
+    times = list(s.step_times)
+    times[s.step] += _running_part(s, now)
+    return replace(s, step_times=tuple(times), running_since=now)
+
+
+def _move(s: Session, target: int, now: datetime) -> Session:
+    return replace(_bank(s, now), step=target)
+
+
+def _finish(
+    state: State, s: Session, now: datetime, before: tuple[Event, ...]
+) -> tuple[State, tuple[Event, ...]]:
+    done = replace(_bank(s, now), running_since=None, paused_at=None, finished_at=now)
+    return _with(state, done), (*before, SessionFinished(s.number, session_elapsed(done, now)))

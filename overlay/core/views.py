@@ -1,0 +1,118 @@
+"""Pure views: (state, config, now) -> the JSON snapshot every page and client reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from . import session as core
+from .pacing import pacing
+from .settings import Config
+
+LOG_LIMIT = 100  # failures of the session carried in a snapshot; history has the rest
+
+
+def iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seconds(d: timedelta | None) -> float | None:
+    return None if d is None else round(d.total_seconds(), 3)
+
+
+def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict[str, Any]:
+    """The full state a client needs, with elapsed figures as of `now` (server_time)."""
+    s = state.session
+    phase = core.phase(state)
+    current = s.step if s else 0
+    step_cfg = config.steps[current]
+    step_elapsed = core.step_elapsed(s, now) if s else timedelta(0)
+    steps = []
+    for i, st in enumerate(config.steps):
+        if s is None:
+            where = "todo"
+        elif i == current and phase != "finished":
+            where = "current"
+        else:
+            where = "done" if (i < current or phase == "finished") else "todo"
+        steps.append({
+            "index": i, "id": st.id, "title": st.title, "target_s": seconds(st.target),
+            "elapsed_s": seconds(core.step_elapsed(s, now, i)) if s else 0.0, "state": where,
+        })
+    failures = s.failures if s else ()
+    log = [
+        {"at": iso(f.at), "step": f.step, "step_id": config.steps[f.step].id, "note": f.note}
+        for f in failures[-LOG_LIMIT:]
+    ]
+    return {
+        "type": "snapshot",
+        "rev": rev,
+        "server_time": iso(now),
+        "phase": phase,
+        "session": None if s is None else {
+            "number": s.number,
+            "started_at": iso(s.started_at),
+            "finished_at": iso(s.finished_at),
+            "paused_at": iso(s.paused_at),
+            "elapsed_s": seconds(core.session_elapsed(s, now)),
+            "pauses": s.pauses,
+        },
+        "step": {
+            "index": current,
+            "number": current + 1,
+            "count": len(config.steps),
+            "id": step_cfg.id,
+            "title": step_cfg.title,
+            "scene": step_cfg.scene,
+            "target_s": seconds(step_cfg.target),
+            "elapsed_s": seconds(step_elapsed),
+            "delta_s": seconds(step_elapsed - step_cfg.target) if step_cfg.target else None,
+        },
+        "steps": steps,
+        "clock": {
+            "running": phase == "running",
+            "since": iso(s.running_since) if s else None,
+        },
+        "failures": {
+            "session": len(failures),
+            "step": sum(1 for f in failures if f.step == current),
+            "total": core.total_failures(state),
+            "last_note": next((f.note for f in reversed(failures) if f.note), None),
+            "log": log,
+        },
+        "deadline": _deadline(config, now),
+        "goal": pacing(config.goal, config.deadline, len(state.units), state.first_started, now),
+        "review": _review(state, config) if step_cfg.reviews_previous else None,
+        "can_restore": state.discarded is not None and s is None,
+    }
+
+
+def _review(state: core.State, config: Config) -> dict[str, Any] | None:
+    """The previous session's failures: the weaknesses to look at again."""
+    prev = state.previous
+    if prev is None:
+        return None
+    titles = {i: st.title for i, st in enumerate(config.steps)}
+    return {
+        "session": prev.number,
+        "count": len(prev.failures),
+        "notes": [
+            {"at": iso(f.at), "step": titles.get(f.step, "?"), "note": f.note}
+            for f in prev.failures if f.note
+        ][-LOG_LIMIT:],
+    }
+
+
+def _deadline(config: Config, now: datetime) -> dict[str, Any] | None:
+    d = config.deadline
+    if d is None:
+        return None
+    left = d.at - now
+    return {
+        "at": iso(d.at),
+        "label": d.label,
+        "left_s": seconds(left),
+        "passed": left <= timedelta(0),
+    }

@@ -1,0 +1,88 @@
+"""A tiny HTTP client for the CLI (urllib only, so it starts fast)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...config import load_config
+from ...core.display import hms as clock
+from ...core.settings import DEFAULT_PORT
+
+TIMEOUT = 5.0
+
+
+class Unreachable(Exception):
+    """The server did not answer."""
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    token: str
+
+
+def target_from(config_path: str, url: str | None) -> Target:
+    """Address and token from the config; without a config file, the default address."""
+    token = ""
+    if Path(config_path).exists():
+        config = load_config(config_path)
+        token = config.server.token
+        url = url or config.server.base_url
+    return Target((url or f"http://127.0.0.1:{DEFAULT_PORT}").rstrip("/"), token)
+
+
+def call(target: Target, body: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    """POST a command (or GET the state when body is None); (status, JSON answer)."""
+    headers = {"Accept": "application/json", "X-Study-Overlay-Door": "cli"}
+    if target.token:
+        headers["Authorization"] = f"Bearer {target.token}"
+    if body is None:
+        request = urllib.request.Request(f"{target.url}/api/state", headers=headers)
+    else:
+        headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(
+            f"{target.url}/api/commands", data=json.dumps(body).encode(), headers=headers,
+            method="POST",
+        )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            payload = json.loads(exc.read())
+        except ValueError:
+            payload = {"error": f"HTTP {exc.code} {exc.reason}"}
+        return exc.code, payload if isinstance(payload, dict) else {"error": str(payload)}
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise Unreachable(
+            f"cannot reach the server at {target.url} ({reason}); is it running (make run)?"
+        ) from None
+
+
+def summary(snap: dict[str, Any], command: str) -> str:
+    """One line a person reads after a command."""
+    phase = snap.get("phase", "?")
+    step = snap.get("step") or {}
+    fails = snap.get("failures") or {}
+    session = snap.get("session") or {}
+    parts = [f"{command}: {phase}"]
+    if phase != "idle":
+        target = f" of {clock(step.get('target_s'))}" if step.get("target_s") else ""
+        parts.append(
+            f"step {step.get('number')}/{step.get('count')} {step.get('title')} "
+            f"{clock(step.get('elapsed_s'))}{target}"
+        )
+        parts.append(f"session {clock(session.get('elapsed_s'))}")
+    parts.append(f"failures {fails.get('session', 0)} (total {fails.get('total', 0)})")
+    deadline = snap.get("deadline")
+    if deadline:
+        days = abs(deadline["left_s"]) / 86400
+        when = f"{days:.1f} days {'past' if deadline['passed'] else 'left'}"
+        parts.append(f"{deadline['label']}: {when}")
+    return " · ".join(parts)

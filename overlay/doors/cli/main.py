@@ -1,0 +1,177 @@
+"""The command line: `serve`, `check-config`, and the commands that talk to a running server.
+
+Client commands import neither aiohttp nor the server: a hotkey tool runs them often.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ...config import ConfigError, load_config
+from ...core.commands import COMMANDS, NOTE_ARG, STEP_ARG
+
+DEFAULT_CONFIG = "config.yaml"
+
+
+def _port(text: str) -> int:
+    if not text.isdecimal() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return int(text)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="study-overlay", description="Study-session overlays and controls for OBS."
+    )
+    p.add_argument("--config", default=os.environ.get("STUDY_OVERLAY_CONFIG", DEFAULT_CONFIG),
+                   help="config file (default: ./config.yaml)")
+    # --config is accepted after the command too: `study-overlay next --config x.yaml`.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="config file")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the service", parents=[common])
+    serve.add_argument("--host", help="address to bind (default: server.host)")
+    serve.add_argument("--port", type=_port, help="port (default: server.port)")
+    serve.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
+    check = sub.add_parser("check-config", help="validate a config file and exit", parents=[common])
+    check.add_argument("path", nargs="?", help="file to check (default: --config)")
+
+    def client(name: str, help_text: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help_text, parents=[common])
+        c.add_argument("--url", help="server address (default: from the config)")
+        return c
+
+    for spec in COMMANDS.values():  # every command of the registry, with its argument
+        c = client(spec.name, spec.help)
+        if spec.arg == NOTE_ARG:
+            c.add_argument(NOTE_ARG, nargs="*", help="what went wrong")
+        elif spec.arg == STEP_ARG:
+            c.add_argument(STEP_ARG, help="step id or 1-based number")
+    client("status", "show the session").add_argument("--json", action="store_true")
+    obs = sub.add_parser("obs", help="OBS tools", parents=[common])
+    obs_sub = obs.add_subparsers(dest="obs_cmd", required=True, metavar="OBS_COMMAND")
+    setup = obs_sub.add_parser("setup", help="create the scenes in scenes/ and their overlay sources in OBS",
+                               parents=[common])
+    setup.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    setup.add_argument("--scenes", type=Path, help="scenes folder (default: scenes/ beside the config)")
+    export = sub.add_parser("export", help="print a session as md, csv or json", parents=[common])
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("--session", type=int, metavar="N", help="session number")
+    which.add_argument("--last", action="store_true", help="the latest session (the default)")
+    export.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    export.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ConfigError as exc:  # every command: one line naming the key, status 2
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.cmd == "check-config":
+        return _check_config(args.path or args.config)
+    if args.cmd == "export":
+        return _export(args)
+    if args.cmd == "obs":
+        return _obs_setup(args)
+    if args.cmd == "serve":
+        from ...app import serve  # the server stack loads only here, not for a quick `next`
+
+        return serve(args.config, host=args.host, port=args.port, db=args.db)
+    return _client(args)
+
+
+def _check_config(path: str) -> int:
+    config = load_config(path)
+    print(f"{path}: OK ({len(config.steps)} steps)")
+    return 0
+
+
+def _obs_setup(args: argparse.Namespace) -> int:
+    from ..obs.setup import run_setup  # obsws-python loads only for this command
+
+    config = load_config(args.config)
+    scenes = args.scenes or Path(args.config).resolve().parent / "scenes"
+    obs = config.obs
+    return run_setup(host=obs.host, port=obs.port, password=obs.password,
+                     base_url=config.server.base_url, scenes_dir=scenes, dry_run=args.dry_run,
+                     out=sys.stdout)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from ...storage import history
+    from ...storage.store import StorageError
+    from . import export
+
+    config = load_config(args.config)
+    if args.session is not None and not 1 <= args.session <= 10**9:
+        print(f"export: no session {args.session}", file=sys.stderr)
+        return 1
+    try:
+        db = history.open_readonly(args.db or config.storage_path)
+    except StorageError as exc:
+        print(f"export: {exc}", file=sys.stderr)
+        return 2
+    try:
+        number = args.session
+        if number is None:
+            row = db.execute("SELECT max(number) FROM sessions").fetchone()
+            number = row[0] if row else None
+        detail = None if number is None else history.session_detail(
+            db, config, number, datetime.now(UTC)
+        )
+    finally:
+        db.close()
+    if detail is None:
+        print("export: " + (f"no session {number}" if number else "no session recorded yet"), file=sys.stderr)
+        return 1
+    tz = config.timezone
+    text = {"md": lambda: export.to_markdown(detail, tz), "csv": lambda: export.to_csv(detail, tz),
+            "json": lambda: export.to_json(detail)}[args.format]()
+    sys.stdout.write(text)
+    return 0
+
+
+def _client(args: argparse.Namespace) -> int:
+    from . import client
+
+    target = client.target_from(args.config, args.url)
+    body: dict[str, Any] | None
+    if args.cmd == "status":
+        body = None
+    else:
+        body = {"command": args.cmd}
+        arg = COMMANDS[args.cmd].arg
+        if arg == NOTE_ARG:
+            body[NOTE_ARG] = " ".join(args.note)
+        elif arg == STEP_ARG:
+            body[STEP_ARG] = args.step
+    try:
+        status, data = client.call(target, body)
+    except client.Unreachable as exc:
+        print(f"study-overlay: {exc}", file=sys.stderr)
+        return 2
+    if status != 200:
+        print(f"{args.cmd}: refused: {data.get('error', status)}", file=sys.stderr)
+        return 1
+    if args.cmd == "status" and args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(client.summary(data, args.cmd))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

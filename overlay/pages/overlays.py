@@ -1,0 +1,185 @@
+"""HTML pages: overlays for OBS browser sources, the control dock, and the index linking them.
+
+Every page carries the current snapshot as JSON; overlay.js paints it at once, then keeps it
+live from the socket with the same code. The display rules live there only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from aiohttp import web
+
+from ..runtime.live import LIVE, Live
+from ..runtime.security import token_ok
+
+HERE = Path(__file__).resolve().parent
+OVERLAYS = ("timer", "step", "failures", "deadline", "bar")
+THEMES = ("dark", "light", "plain")
+ALIGNS = ("left", "center", "right")
+SCALE_RANGE = (0.25, 4.0)
+# Recommended OBS browser-source sizes at scale=1 (the panel is drawn at the top, aligned by ?align=).
+# The step overlay grows under its pips while the review step lists the previous session's notes.
+SIZES = {"timer": (420, 150), "step": (640, 240), "failures": (380, 140), "deadline": (420, 160),
+         "bar": (1920, 110)}
+_HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+HTML_HEADERS = {
+    "Cache-Control": "no-store",  # the HTML carries live values; the assets it links are cached
+    "Content-Security-Policy": "script-src 'self'; object-src 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+# --- query options -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    theme: str = "dark"
+    scale: float = 1.0
+    accent: str | None = None
+    align: str = "left"
+
+    @property
+    def style(self) -> str:
+        """CSS custom properties for the root element (every value is validated)."""
+        parts = [f"--so-scale:{self.scale:g}"] if self.scale != 1.0 else []
+        if self.accent:
+            parts.append(f"--so-accent:{self.accent}")
+        return ";".join(parts)
+
+
+def options(query: Mapping[str, str]) -> Options:
+    """?theme=, ?scale=, ?accent=, ?align=; a bad value falls back to the default."""
+    theme = query.get("theme", "").lower()
+    align = query.get("align", "").lower()
+    return Options(
+        theme=theme if theme in THEMES else "dark",
+        scale=_scale(query.get("scale", "")),
+        accent=_accent(query.get("accent", "")),
+        align=align if align in ALIGNS else "left",
+    )
+
+
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        return 1.0
+    low, high = SCALE_RANGE
+    return value if math.isfinite(value) and low <= value <= high else 1.0
+
+
+def _accent(text: str) -> str | None:
+    match = _HEX.fullmatch(text.strip())
+    return f"#{match.group(1).lower()}" if match else None
+
+
+# --- static files: aiohttp's own (versioned URLs, ETag/304, the .gz beside each file) ------
+
+
+STATIC = HERE / "static"
+_VERSIONED = "public, max-age=31536000, immutable"
+
+
+def static_route() -> web.AbstractRouteDef:
+    return web.static("/static", STATIC, append_version=True, name="static")
+
+
+def asset_url(request: web.Request, name: str) -> str:
+    """/static/NAME?v=HASH: cached for a year, since a changed file gets a new URL."""
+    return str(request.app.router["static"].url_for(filename=name))
+
+
+def cache_static(app: web.Application) -> None:
+    """A versioned URL never changes its content; anything else is checked each time."""
+
+    async def headers(request: web.Request, response: web.StreamResponse) -> None:
+        if request.path.startswith("/static/"):
+            response.headers["Cache-Control"] = _VERSIONED if "v" in request.query else "no-cache"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+
+    app.on_response_prepare.append(headers)
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.globals.update(overlays=OVERLAYS, themes=THEMES, sizes=SIZES)
+    return env
+
+
+def live_of(request: web.Request) -> Live:
+    return request.app[LIVE]
+
+
+def _snapshot(request: web.Request) -> dict[str, Any]:
+    live = live_of(request)
+    return live.snapshot(live.dispatcher.clock())
+
+
+def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+    html = environment().get_template(template).render(
+        asset=lambda name: asset_url(request, name), **context)
+    response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
+                            headers=HTML_HEADERS)
+    response.enable_compression()
+    return response
+
+
+def overlay_page(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        snap = _snapshot(request)
+        opts = options(request.query)
+        classes = ["so", f"so-{kind}", f"theme-{opts.theme}", f"align-{opts.align}"]
+        return render(request, f"{kind}.html", kind=kind, snap=snap, opts=opts, classes=" ".join(classes))
+
+    return handler
+
+
+async def control(request: web.Request) -> web.Response:
+    snap = _snapshot(request)
+    config = live_of(request).config
+    needs_token = bool(config.server.token) and not token_ok(request, config.server)
+    classes = ["so", "so-control", f"theme-{options(request.query).theme}"]
+    return render(request, "control.html", snap=snap, needs_token=needs_token, classes=" ".join(classes),
+                  goal=config.goal, history_q=keep_query(request))
+
+
+def good_token(request: web.Request) -> str:
+    """The ?token= a page may pass on in its links: only the right one; a wrong one is never echoed."""
+    server = live_of(request).config.server
+    given = request.query.get("token", "").strip()
+    if not server.token or not hmac.compare_digest(given.encode(), server.token.encode()):
+        return ""
+    return given
+
+
+def keep_query(request: web.Request) -> str:
+    """The query string for links between the dock and /history: a light theme, the valid token."""
+    keep = {"theme": "light"} if options(request.query).theme == "light" else {}
+    token = good_token(request)
+    if token:
+        keep["token"] = token
+    return "?" + urlencode(keep) if keep else ""
+
+
+async def index(request: web.Request) -> web.Response:
+    return render(request, "index.html", snap=_snapshot(request), token=good_token(request),
+                  needs_token=bool(live_of(request).config.server.token))

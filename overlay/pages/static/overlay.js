@@ -1,0 +1,236 @@
+// study-overlay pages (a module: strict, deferred). The page carries its first snapshot as JSON
+// (#so-snapshot), painted here at once; a WebSocket then brings one per change. Each [data-field]
+// gets textContent by the rules below, the only place they are written for pages. Clocks tick from
+// the snapshot's anchors once a second: a rAF loop would cost about 20 times the CPU in OBS.
+const root = document.documentElement;
+const fields = Array.from(document.querySelectorAll("[data-field]"), (el) => [el, el.dataset.field]);
+const lists = document.querySelectorAll("[data-steps]");
+const MOVING = ["session.elapsed", "step.elapsed", "step.delta", "deadline.left", "deadline.word", "deadline.days"];
+const ticking = fields.filter(([, name]) => MOVING.includes(name));
+const clocks = ticking.some(([, name]) => !name.startsWith("deadline."));
+const countdowns = ticking.some(([, name]) => name.startsWith("deadline."));
+const hooks = { snapshot: [], message: [], close: [] };
+let snap = null; // the last snapshot shown
+let at = 0; // performance.now() when it arrived: the anchor its elapsed figures count from
+let ws = null;
+let fresh = true; // the next snapshot is the first on a new connection
+let retry = 0;
+let timer = 0;
+let offline = false;
+
+const pad = (n) => (n < 10 ? "0" : "") + n;
+const clock = (t) => {
+  const h = Math.floor(t / 3600), m = Math.floor(t / 60) % 60, s = t % 60;
+  return (h ? h + ":" + pad(m) : m) + ":" + pad(s);
+};
+const delta = (elapsed, target) => {
+  const d = Math.floor(elapsed) - Math.floor(target);
+  return (d > 0 ? "+" : d < 0 ? "\u2212" : "") + clock(Math.abs(d));
+};
+const countdown = (left) => {
+  const min = left > 0 ? Math.ceil(left / 60) : Math.floor(-left / 60);
+  const d = Math.floor(min / 1440), h = Math.floor(min / 60) % 24, m = min % 60;
+  return d ? d + "d " + pad(h) + "h " + pad(m) + "m" : h ? h + "h " + pad(m) + "m" : m + "m";
+};
+const days = (left) => {
+  const word = left > 0 ? "left" : "past", n = Math.floor(Math.abs(left) / 86400);
+  return n ? n + (n === 1 ? " day " : " days ") + word : countdown(left) + " " + word;
+};
+const onDeadline = (f) => (s, v) => (s.deadline ? f(v.left) : "");
+const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
+const units = (g, n) => plural(n, g.unit, g.unit_plural);
+const pacing = (s) => !!(s.goal && s.goal.left && !s.goal.passed); // a pace still means something
+const track = (s) => (pacing(s) && s.goal.on_track !== null ? (s.goal.on_track ? "on track" : "behind") : "");
+
+const FORMATS = {
+  "phase": (s) => (s.phase === "idle" ? "not started" : s.phase),
+  "session.elapsed": (s, v) => clock(Math.floor(v.session)),
+  "step.elapsed": (s, v) => clock(Math.floor(v.step)),
+  "step.target": (s) => (s.step.target_s ? clock(Math.floor(s.step.target_s)) : ""),
+  "step.delta": (s, v) => (s.step.target_s && s.session ? delta(v.step, s.step.target_s) : ""),
+  "deadline.left": onDeadline(countdown),
+  "deadline.word": onDeadline((left) => (left > 0 ? "left" : "past")),
+  "deadline.days": onDeadline(days),
+  "goal.left": ({ goal: g }) =>
+    !g ? "" : !g.left ? "all " + units(g, g.units) + " done"
+      : g.passed ? g.done + " of " + units(g, g.units) + " done" : units(g, g.left) + " left",
+  "goal.pace": (s) => (pacing(s) ? s.goal.needed_text : ""),
+  "goal.track": track,
+  "review.head": ({ review: r }) => (r ? "session " + r.session + " \u00b7 " + plural(r.count, "failure", "failures") : ""),
+  "review.notes": ({ review: r }) => (r ? r.notes.map((n) => n.note + " (" + n.step + ")").join("\n") : ""),
+};
+
+// The snapshot's moving figures as of `now`: clocks advance only while running.
+const view = (s, now) => {
+  const wall = (now - at) / 1000, run = s.clock.running ? wall : 0;
+  return {
+    session: s.session ? s.session.elapsed_s + run : 0,
+    step: s.step.elapsed_s + run,
+    left: s.deadline ? s.deadline.left_s - wall : 0,
+  };
+};
+
+const text = (s, name, v) => {
+  const format = FORMATS[name];
+  if (format) return format(s, v);
+  let x = s;
+  for (const part of name.split(".")) x = x && typeof x === "object" && !Array.isArray(x) ? x[part] : null;
+  return x === null || x === undefined || typeof x === "object" ? "" : String(x);
+};
+
+const write = (list, s, v) => {
+  for (const [el, name] of list) {
+    const t = text(s, name, v);
+    if (el.textContent !== t) el.textContent = t;
+  }
+  const over = !!(s.session && s.step.target_s) && Math.floor(v.step) > Math.floor(s.step.target_s);
+  root.classList.toggle("is-over", over);
+  root.classList.toggle("is-passed", !!s.deadline && v.left <= 0);
+};
+
+const paint = (now) => {
+  const s = snap, t = track(s);
+  write(fields, s, view(s, now));
+  const flags = {
+    "no-deadline": !s.deadline,
+    "no-session": !s.session,
+    "no-target": !s.step.target_s,
+    "no-note": !s.failures.last_note,
+    "can-restore": !!s.can_restore,
+    "no-goal": !s.goal,
+    "is-on-track": t === "on track",
+    "is-behind": t === "behind",
+    "no-review": !s.review,
+  };
+  for (const name in flags) root.classList.toggle(name, flags[name]);
+  for (const name of Array.from(root.classList)) {
+    if (name.startsWith("phase-") && name !== "phase-" + s.phase) root.classList.remove(name);
+  }
+  root.classList.add("phase-" + s.phase);
+  root.classList.add("is-painted");
+};
+
+const pips = (s) => {
+  for (const ol of lists) {
+    while (ol.children.length > s.steps.length) ol.lastChild.remove();
+    while (ol.children.length < s.steps.length) ol.append(document.createElement("li"));
+    s.steps.forEach((st, i) => {
+      const li = ol.children[i], cls = "so-pip is-" + st.state;
+      if (li.className !== cls) li.className = cls;
+      if (li.title !== st.title) li.title = st.title;
+    });
+  }
+};
+
+// Wake when a shown second (session or step; they roll over apart after a step change) or the
+// deadline minute changes, computing from the anchor so a late timer never drifts. A page without
+// a moving figure (the step overlay) never wakes at all.
+const untilNext = (x) => 1 - (x - Math.floor(x));
+const schedule = (now) => {
+  clearTimeout(timer);
+  const v = view(snap, now);
+  let wait = Infinity;
+  if (clocks && snap.clock.running) wait = Math.min(untilNext(v.step), untilNext(v.session)) * 1000;
+  if (countdowns && snap.deadline) wait = Math.min(wait, (((v.left % 60) + 60) % 60) * 1000 || 60000);
+  if (wait !== Infinity) timer = setTimeout(tick, Math.max(20, wait + 3));
+};
+
+const tick = () => {
+  const now = performance.now();
+  if (!offline) write(ticking, snap, view(snap, now));
+  schedule(now);
+};
+
+const bump = () => {
+  root.classList.remove("is-bump");
+  void root.offsetWidth; // restart the animation when failures come quickly
+  root.classList.add("is-bump");
+};
+root.addEventListener("animationend", () => root.classList.remove("is-bump"));
+
+// is-live: a snapshot came over the socket; is-offline: the socket closed since.
+const setOffline = (value) => {
+  offline = value;
+  root.classList.toggle("is-offline", value);
+  if (value) root.classList.remove("is-live");
+};
+
+// rev counts commands; status_rev counts status-only pushes (OBS link, hotkeys) at the same rev.
+const older = (s, shown) => s.rev < shown.rev || (s.rev === shown.rev && s.status_rev < shown.status_rev);
+
+const accept = (s, now) => {
+  if (!fresh && older(s, snap)) return; // an older state than the one shown
+  fresh = false;
+  const before = snap;
+  snap = s;
+  at = now;
+  setOffline(false);
+  root.classList.add("is-live");
+  if (before && s.rev > before.rev && s.failures.session > before.failures.session) bump();
+  paint(now);
+  pips(s);
+  for (const fn of hooks.snapshot) fn(s);
+  schedule(now);
+};
+
+// The server says something at least every 10 s; silence means it is frozen or the link is
+// half-open, and a page must not go on showing its numbers as live.
+const SILENCE_MS = window.studyOverlaySilenceMs || 25000; // a test simulating an hour sets it
+let watchdog = 0;
+
+const lost = (socket) => {
+  clearTimeout(watchdog);
+  if (ws !== socket) return;
+  ws = null;
+  setOffline(true);
+  for (const fn of hooks.close) fn();
+  const wait = Math.min(3000, 250 * 2 ** retry++);
+  setTimeout(connect, wait * (1 + Math.random() * 0.25));
+};
+
+const heard = (socket) => {
+  clearTimeout(watchdog);
+  watchdog = setTimeout(() => {
+    lost(socket);
+    socket.close();
+  }, SILENCE_MS);
+};
+
+const connect = () => {
+  const token = new URLSearchParams(location.search).get("token");
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const socket = new WebSocket(scheme + location.host + "/ws" + (token ? "?token=" + encodeURIComponent(token) : ""));
+  ws = socket;
+  fresh = true;
+  socket.onopen = () => heard(socket);
+  socket.onmessage = (event) => {
+    heard(socket);
+    const message = JSON.parse(event.data);
+    if (message.type === "snapshot") {
+      retry = 0;
+      accept(message, performance.now());
+    } else {
+      for (const fn of hooks.message) fn(message);
+    }
+  };
+  socket.onclose = () => lost(socket);
+};
+
+// The dock builds on this: it sends commands on the same socket and reads their results.
+window.StudyOverlay = {
+  snapshot: () => snap,
+  anchor: () => at, // performance.now() when the snapshot arrived (for tests)
+  socket: () => (ws && ws.readyState === WebSocket.OPEN ? ws : null),
+  onSnapshot: (fn) => {
+    hooks.snapshot.push(fn);
+    if (snap) fn(snap);
+  },
+  onMessage: (fn) => hooks.message.push(fn),
+  onClose: (fn) => hooks.close.push(fn),
+};
+
+const embedded = document.getElementById("so-snapshot");
+if (embedded) accept(JSON.parse(embedded.textContent), performance.now());
+setOffline(false);
+root.classList.remove("is-live"); // painted from the page; live once the socket speaks
+connect();

@@ -1,0 +1,94 @@
+"""The one place every command goes through, whatever door it came in by.
+
+Each command runs under one lock: the pure core, then the SQLite commit, then the stages
+after a commit, always in the order written in `Stages.in_order`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..core import session as core
+from ..core.settings import Config
+from ..storage.store import Storage
+
+log = logging.getLogger("study_overlay")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Change:
+    rev: int
+    at: datetime
+    door: str
+    command: core.Command
+    state: core.State
+    events: tuple[core.Event, ...]
+
+
+Stage = Callable[[Change], None]
+
+
+class NotSaved(Exception):
+    """The commit failed (disk full, file gone); nothing changed. str() says why."""
+
+
+@dataclass
+class Stages:
+    """What follows a commit, in this order: pages first (viewers), then OBS."""
+
+    pages: Stage | None = None  # the new snapshot to every page and client
+    obs: Stage | None = None  # the scene the state wants, and the CustomEvent
+
+    def in_order(self) -> tuple[tuple[str, Stage], ...]:
+        named = (("pages", self.pages), ("obs", self.obs))
+        return tuple((name, stage) for name, stage in named if stage is not None)
+
+
+class Dispatcher:
+    """Runs commands one at a time: core, then commit, then the stages."""
+
+    def __init__(
+        self, config: Config, storage: Storage, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.config = config
+        self.storage = storage
+        self.clock = clock
+        self.state, self.rev = storage.load()
+        self.stages = Stages()
+        self._lock = asyncio.Lock()
+
+    async def dispatch(self, command: core.Command, door: str) -> Change:
+        """Apply a typed command. Raises core.Refused or NotSaved (nothing changed), or returns
+        the committed change."""
+        async with self._lock:
+            now = self.clock()
+            try:
+                state, events = core.apply(self.state, command, now, len(self.config.steps))
+            except core.Refused as refusal:
+                log.info("%s via %s refused: %s", command.name, door, refusal.name)
+                raise
+            rev = self.rev + 1
+            try:
+                await self.storage.commit(rev, now, command, door, state, events)
+            except (sqlite3.Error, OSError) as exc:
+                log.error("could not save %s: %s", command.name, exc)
+                raise NotSaved(f"could not save the change ({exc}); nothing changed") from None
+            self.state, self.rev = state, rev
+            change = Change(rev, now, door, command, state, events)
+            log.info("rev %d %s via %s -> %s", rev, command.name, door, core.phase(state))
+            # Inside the lock, so every stage sees changes in rev order.
+            for name, stage in self.stages.in_order():
+                try:
+                    stage(change)
+                except Exception:
+                    log.exception("stage %s failed on rev %d", name, rev)
+            return change

@@ -1,0 +1,253 @@
+"""SQLite storage: each accepted command is committed with the state it led to, in one transaction.
+
+Each thing is stored once: a session in its row, a failure in the failures table, and the state
+names its sessions by number (schema.py has the format and its migrations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..core import session as core
+from ..core.commands import to_dict
+from ..core.settings import Step
+from .schema import APPLICATION_ID, VERSION, create, migrate
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class StorageError(Exception):
+    """The database cannot be used; str() is the message for the user."""
+
+
+# --- codec -------------------------------------------------------------------------------
+
+
+def _t(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat()
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _us(d: timedelta) -> int:
+    return d // timedelta(microseconds=1)
+
+
+def session_to_dict(s: core.Session) -> dict[str, Any]:
+    return {
+        "number": s.number,
+        "started_at": _t(s.started_at),
+        "step_times_us": [_us(t) for t in s.step_times],
+        "step": s.step,
+        "running_since": _t(s.running_since),
+        "paused_at": _t(s.paused_at),
+        "finished_at": _t(s.finished_at),
+        "pauses": s.pauses,
+    }
+
+
+def session_from_dict(d: dict[str, Any], failures: tuple[core.Failure, ...] = ()) -> core.Session:
+    started = _dt(d["started_at"])
+    assert started is not None
+    return core.Session(
+        number=d["number"],
+        started_at=started,
+        step_times=tuple(timedelta(microseconds=us) for us in d["step_times_us"]),
+        step=d["step"],
+        running_since=_dt(d["running_since"]),
+        paused_at=_dt(d["paused_at"]),
+        finished_at=_dt(d["finished_at"]),
+        failures=failures,
+        pauses=d["pauses"],
+    )
+
+
+def state_to_dict(state: core.State) -> dict[str, Any]:
+    """The state, its sessions by number (each is kept in its own row)."""
+    return {
+        "session": state.session.number if state.session else None,
+        "last_number": state.last_number,
+        "failures_before": state.failures_before,
+        "discarded": state.discarded.number if state.discarded else None,
+        "discarded_at": _t(state.discarded_at),
+        "previous": state.previous.number if state.previous else None,
+        "first_started": _t(state.first_started),
+        "units": [_t(u) for u in state.units],
+    }
+
+
+def read_session(db: sqlite3.Connection, number: int) -> core.Session:
+    row = db.execute("SELECT data FROM sessions WHERE number = ?", (number,)).fetchone()
+    if row is None:
+        raise StorageError(f"the state names session {number}, which is not in the file")
+    failures = tuple(
+        core.Failure(datetime.fromisoformat(at), step, note)
+        for at, step, note in db.execute(
+            "SELECT at, step_index, note FROM failures WHERE session = ? ORDER BY seq", (number,)
+        )
+    )
+    return session_from_dict(json.loads(row[0]), failures)
+
+
+def state_from_db(db: sqlite3.Connection, text: str) -> core.State:
+    d = json.loads(text)
+
+    def session(key: str) -> core.Session | None:
+        number = d.get(key)
+        return None if number is None else read_session(db, number)
+
+    return core.State(
+        session=session("session"),
+        last_number=d["last_number"],
+        failures_before=d["failures_before"],
+        discarded=session("discarded"),
+        discarded_at=_dt(d["discarded_at"]),
+        previous=session("previous"),
+        first_started=_dt(d.get("first_started")),
+        units=tuple(datetime.fromisoformat(u) for u in d.get("units", ())),
+    )
+
+
+def outcome(s: core.Session, reset: bool) -> str:
+    return "reset" if reset else core.session_phase(s)
+
+
+# --- the store ---------------------------------------------------------------------------
+
+
+class Storage:
+    """One SQLite file. Writes run on one worker thread so the event loop never waits on fsync."""
+
+    def __init__(self, path: Path, steps: tuple[Step, ...]) -> None:
+        self.path = path
+        self.steps = steps
+        self._db = _open(path, [st.id for st in steps])
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage")
+
+    def load(self) -> tuple[core.State, int]:
+        row = self._db.execute("SELECT rev, data FROM state WHERE id = 1").fetchone()
+        if row is None:
+            return core.State(), 0
+        return core.fit_steps(state_from_db(self._db, row[1]), len(self.steps)), int(row[0])
+
+    async def commit(
+        self, rev: int, now: datetime, command: core.Command, door: str,
+        state: core.State, events: tuple[core.Event, ...],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            self._pool, self.commit_sync, rev, now, command, door, state, events
+        )
+
+    def commit_sync(
+        self, rev: int, now: datetime, command: core.Command, door: str,
+        state: core.State, events: tuple[core.Event, ...],
+    ) -> None:
+        db = self._db
+        with db:  # isolation_level=None: the transaction must be opened by hand
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT INTO commands (rev, at, command, door) VALUES (?, ?, ?, ?)",
+                (rev, _t(now), json.dumps(to_dict(command, self.steps)), door),
+            )
+            db.execute(
+                "INSERT INTO state (id, rev, data) VALUES (1, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET rev = excluded.rev, data = excluded.data",
+                (rev, json.dumps(state_to_dict(state))),
+            )
+            if state.session is not None:
+                self._save_session(state.session, None)
+            reset = any(isinstance(e, core.SessionReset) for e in events)
+            if reset and state.discarded is not None:  # it stays as the reset left it
+                # Resetting a finished session only clears the screen; it stays finished.
+                self._save_session(state.discarded, state.discarded_at if state.discarded.active else None)
+            for event in events:
+                self._apply_event(event, state)
+
+    def _save_session(self, s: core.Session, reset_at: datetime | None) -> None:
+        """One sessions row; `reset_at` marks an active session a reset put aside."""
+        ended = reset_at or s.finished_at
+        self._db.execute(
+            "INSERT INTO sessions (number, started_at, ended_at, outcome, data) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(number) DO UPDATE SET "
+            "ended_at = excluded.ended_at, outcome = excluded.outcome, data = excluded.data",
+            (s.number, _t(s.started_at), _t(ended), outcome(s, reset_at is not None),
+             json.dumps(session_to_dict(s))),
+        )
+
+    def _apply_event(self, event: core.Event, state: core.State) -> None:
+        s = state.session
+        if isinstance(event, core.FailureLogged) and s is not None:
+            f = event.failure
+            self._db.execute(
+                "INSERT INTO failures (session, seq, at, step_index, step_id, note) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (s.number, event.count, _t(f.at), f.step, self._step_id(f.step), f.note),
+            )
+        elif isinstance(event, core.FailureRemoved) and s is not None:
+            self._db.execute(
+                "DELETE FROM failures WHERE session = ? AND seq = ?",
+                (s.number, len(s.failures) + 1),
+            )
+
+    def _step_id(self, index: int) -> str:
+        return self.steps[index].id if index < len(self.steps) else str(index)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._db.close()
+
+
+def _open(path: Path, step_ids: list[str]) -> sqlite3.Connection:
+    """Open or create our database; refuse, untouched, anything that is not ours."""
+    if path.is_dir():
+        raise StorageError(f"{path}: is a folder, not a database file")
+    fresh = not path.exists() or path.stat().st_size == 0
+    if not fresh:
+        try:
+            with path.open("rb") as fh:
+                magic = fh.read(16)
+        except OSError as exc:
+            raise StorageError(f"{path}: cannot read it ({exc.strerror})") from None
+        if magic != SQLITE_MAGIC:
+            raise StorageError(f"{path}: is not a study-overlay database (not SQLite); left it untouched")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except (sqlite3.Error, OSError) as exc:
+        raise StorageError(f"{path}: cannot open it as a database ({exc})") from None
+    if app_id == 0 and tables == 0:
+        create(db)
+        version = VERSION
+    elif app_id != APPLICATION_ID:
+        db.close()
+        raise StorageError(
+            f"{path}: is an SQLite database of another program, not study-overlay's; left it untouched"
+        )
+    elif version > VERSION:
+        db.close()
+        raise StorageError(
+            f"{path}: was written by a newer study-overlay (schema {version}; this one knows "
+            f"{VERSION}); left it untouched. Upgrade study-overlay."
+        )
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.execute("PRAGMA foreign_keys = ON")
+    try:
+        migrate(db, path, version, step_ids)
+    except (sqlite3.Error, OSError) as exc:
+        db.close()
+        raise StorageError(f"{path}: cannot bring it up to date from schema {version} ({exc}); "
+                           "left it as it was") from None
+    return db

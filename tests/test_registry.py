@@ -1,0 +1,74 @@
+"""The command registry is the one list of commands: every door and the README follow from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from overlay.config import parse_config
+from overlay.core import commands
+from overlay.core import session as core
+from overlay.doors.cli.main import _parser
+
+from .conftest import ROUTINE
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+STEPS = parse_config(ROUTINE, base_dir=Path(".")).steps
+
+
+def _readme_commands() -> list[str]:
+    """The commands named in the first cell of each row of the README's command table."""
+    text = README.read_text()
+    table = text.split("## Commands", 1)[1].split("\n\n", 2)[1]
+    rows = [line.split("|")[1] for line in table.splitlines()[2:]]
+    return [name for cell in rows for name in re.findall(r"`([a-z-]+)", cell)]
+
+
+def test_every_command_has_a_line_in_the_readme_and_nothing_else_does() -> None:
+    assert sorted(_readme_commands()) == sorted(commands.NAMES)
+
+
+@pytest.mark.parametrize("name", commands.NAMES)
+def test_every_command_comes_in_through_json(name: str) -> None:
+    spec = commands.COMMANDS[name]
+    data: dict[str, object] = {"command": name}
+    if spec.arg == commands.STEP_ARG:
+        data["step"] = "lecture"
+    elif spec.arg == commands.NOTE_ARG:
+        data["note"] = "a note"
+    command = commands.parse(data, STEPS)
+    assert command.name == name
+    assert commands.parse(commands.to_dict(command, STEPS), STEPS) == command  # the log reads back
+
+
+@pytest.mark.parametrize("name", commands.NAMES)
+def test_every_command_is_a_cli_subcommand(name: str) -> None:
+    spec = commands.COMMANDS[name]
+    argv = [name, *(["2"] if spec.arg == commands.STEP_ARG else [])]
+    assert _parser().parse_args(argv).cmd == name
+
+
+@pytest.mark.parametrize("name", commands.NAMES)
+def test_every_command_without_a_step_can_be_bound_to_a_key(name: str) -> None:
+    spec = commands.COMMANDS[name]
+    text = ROUTINE + f'hotkeys:\n  bindings:\n    "ctrl+alt+f9": {name}\n'
+    if spec.arg == commands.STEP_ARG:
+        with pytest.raises(Exception, match="unknown command"):
+            parse_config(text, base_dir=Path("."))
+    else:
+        bindings = parse_config(text, base_dir=Path(".")).hotkeys.bindings
+        assert list(bindings.values()) == [spec.make()]
+
+
+def test_reset_and_finish_need_a_second_press_of_a_hotkey() -> None:
+    assert commands.CONFIRM == {core.Reset.name, core.Finish.name}
+
+
+def test_a_malformed_command_is_a_bad_command() -> None:
+    for data in ([], {"command": 3}, {"command": "jump"}, {"command": "next", "step": 2},
+                 {"command": "goto"}, {"command": "goto", "step": True}, {"command": "fail", "note": 5},
+                 {"command": "fail", "note": "x" * 281}, {"command": "follow", "step": "nowhere"}):
+        with pytest.raises(commands.BadCommand):
+            commands.parse(data, STEPS)
