@@ -160,10 +160,10 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         config, storage = prepare(config_path, host=host, port=port, db=db)
+        app = build_app(config, storage, outside=True)  # reads the state back from the file
     except StorageError as exc:
         print(f"storage error: {exc}", file=sys.stderr)
         return 2
-    app = build_app(config, storage, outside=True)
     base = config.server.base_url
     token = f"?token={config.server.token}" if config.server.token else ""
     lines = [f"study-overlay serving on {base} (data: {config.storage_path})",

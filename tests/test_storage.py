@@ -6,6 +6,8 @@ import dataclasses
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -247,3 +249,22 @@ async def test_a_migrated_database_takes_the_next_command(tmp_path: Path) -> Non
     assert rev == 23 and state.session is not None
     assert [f.note for f in state.session.failures] == ["third session, still running", "after the upgrade"]
     assert core.total_failures(state) == 6
+
+
+def test_a_state_naming_a_missing_session_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path, free_port())
+    db_path = tmp_path / "broken.sqlite3"
+    shutil.copy(FIXTURES / "release-0.1.0.sqlite3", db_path)
+    Storage(db_path, _shipped_config(tmp_path).steps).close()  # migrated to schema 2
+    db = sqlite3.connect(db_path)
+    db.execute("DELETE FROM failures WHERE session = 3")
+    db.execute("DELETE FROM sessions WHERE number = 3")
+    db.commit()
+    db.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "overlay", "--config", str(config_path), "serve", "--db", str(db_path)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 2
+    assert "names session 3, which is not in the file" in done.stderr
+    assert "Traceback" not in done.stderr
