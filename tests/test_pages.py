@@ -83,9 +83,10 @@ async def chromium() -> Any:
 class Painted:
     """What a viewer sees of a page painted from its own HTML: field texts and root classes."""
 
-    def __init__(self, fields: dict[str, str], classes: list[str]) -> None:
+    def __init__(self, fields: dict[str, str], classes: list[str], texts: dict[str, str]) -> None:
         self.fields = fields
         self.classes = classes
+        self.texts = texts  # the inner text of the first element matching each selector asked for
 
 
 FIELDS_JS = """() => { const out = {};
@@ -94,7 +95,7 @@ FIELDS_JS = """() => { const out = {};
   return out; }"""
 
 
-async def painted(browser: Browser, client: Client, path: str) -> Painted:
+async def painted(browser: Browser, client: Client, path: str, *selectors: str) -> Painted:
     """Open `path` in Chromium with its socket held back: all it shows comes from the page."""
     page = await browser.new_page()
     errors: list[str] = []
@@ -104,7 +105,8 @@ async def painted(browser: Browser, client: Client, path: str) -> Painted:
     await page.wait_for_function("document.documentElement.classList.contains('is-painted')",
                                  timeout=10_000)
     shown = Painted(await page.evaluate(FIELDS_JS),
-                    await page.evaluate("Array.from(document.documentElement.classList)"))
+                    await page.evaluate("Array.from(document.documentElement.classList)"),
+                    {sel: await page.locator(sel).first.inner_text() for sel in selectors})
     await page.close()
     assert errors == []
     return shown
@@ -180,12 +182,8 @@ async def test_without_its_script_an_overlay_shows_nothing_rather_than_empty_fie
 @pytest.mark.chromium
 async def test_the_dock_shows_the_failure_log(client: Client, clock: FakeClock, chromium: Browser) -> None:
     await known_state(client, clock)
-    page = await chromium.new_page()
-    await page.route_web_socket("**/ws", lambda ws: None)
-    await page.goto(str(client.make_url("/control")))
-    await page.wait_for_function("document.querySelectorAll('#so-log li').length === 1")
-    assert await page.inner_text("#so-log li") == "+12:30 review sign <b>error</b>"
-    await page.close()
+    shown = await painted(chromium, client, "/control", "#so-log li")
+    assert shown.texts["#so-log li"] == "+12:30 review sign <b>error</b>"
 
 
 @pytest.mark.chromium
@@ -285,13 +283,8 @@ async def test_the_dock_shows_a_hotkey_waiting_for_confirmation_and_restore(
 ) -> None:
     live = client.app[LIVE]
     live.set_status("hotkeys", {"state": "active", "reason": "listening", "confirm": "finish"})
-    page = await chromium.new_page()
-    await page.route_web_socket("**/ws", lambda ws: None)
-    await page.goto(str(client.make_url("/control")))
-    await page.wait_for_function("document.documentElement.classList.contains('is-painted')")
-    assert await page.inner_text("#so-confirm") == "press the hotkey again to confirm: finish"
-    await page.close()
-    shown = await painted(chromium, client, "/control")
+    shown = await painted(chromium, client, "/control", "#so-confirm")
+    assert shown.texts["#so-confirm"] == "press the hotkey again to confirm: finish"
     assert shown.fields["hotkeys.state"] == "active"
     assert "can-restore" not in shown.classes
     await client.post("/api/commands", json={"command": "start"})

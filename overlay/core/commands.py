@@ -128,8 +128,9 @@ def _step(ref: Any, steps: Sequence[Step]) -> int:
 def to_dict(command: core.Command, steps: Sequence[Step]) -> dict[str, Any]:
     """The JSON form of a command, as the command log keeps it (steps by 1-based number)."""
     out: dict[str, Any] = {"command": command.name}
-    if isinstance(command, core.Fail):
-        out[NOTE_ARG] = command.note
-    elif isinstance(command, core.Goto | core.Follow):
-        out[STEP_ARG] = command.step + 1
+    arg = COMMANDS[command.name].arg
+    if arg == NOTE_ARG:
+        out[NOTE_ARG] = getattr(command, NOTE_ARG)
+    elif arg == STEP_ARG:
+        out[STEP_ARG] = getattr(command, STEP_ARG) + 1
     return out

@@ -96,13 +96,25 @@ def static_route() -> web.AbstractRouteDef:
     return web.static("/static", STATIC, append_version=True, name="static")
 
 
+ASSET_URLS = web.AppKey("asset_urls", dict[str, str])
+
+
 def asset_url(request: web.Request, name: str) -> str:
     """/static/NAME?v=HASH: cached for a year, since a changed file gets a new URL."""
-    return str(request.app.router["static"].url_for(filename=name))
+    return request.app[ASSET_URLS][name]
 
 
 def cache_static(app: web.Application) -> None:
-    """A versioned URL never changes its content; anything else is checked each time."""
+    """A versioned URL never changes its content; anything else is checked each time.
+
+    aiohttp hashes a file each time it builds its versioned URL; the files do not change while
+    the service runs, so each URL is built once here.
+    """
+    resource = app.router["static"]
+    app[ASSET_URLS] = {
+        path.name: str(resource.url_for(filename=path.name))
+        for path in STATIC.iterdir() if path.suffix in (".css", ".js")
+    }
 
     async def headers(request: web.Request, response: web.StreamResponse) -> None:
         if request.path.startswith("/static/"):

@@ -161,11 +161,15 @@ const older = (s, shown) => s.rev < shown.rev || (s.rev === shown.rev && s.statu
 const accept = (s, now) => {
   if (!fresh && older(s, snap)) return; // an older state than the one shown
   fresh = false;
+  setOffline(false);
+  root.classList.add("is-live");
+  show(s, now);
+};
+
+const show = (s, now) => {
   const before = snap;
   snap = s;
   at = now;
-  setOffline(false);
-  root.classList.add("is-live");
   if (before && s.rev > before.rev && s.failures.session > before.failures.session) bump();
   paint(now);
   pips(s);
@@ -230,7 +234,5 @@ window.StudyOverlay = {
 };
 
 const embedded = document.getElementById("so-snapshot");
-if (embedded) accept(JSON.parse(embedded.textContent), performance.now());
-setOffline(false);
-root.classList.remove("is-live"); // painted from the page; live once the socket speaks
+if (embedded) show(JSON.parse(embedded.textContent), performance.now()); // is-live waits for the socket
 connect();
