@@ -30,6 +30,13 @@ def test_every_command_has_a_line_in_the_readme_and_nothing_else_does() -> None:
     assert sorted(_readme_commands()) == sorted(commands.NAMES)
 
 
+def test_every_command_is_in_the_readmes_command_line_list() -> None:
+    block = README.read_text().split("## Command line", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    listed = set(re.findall(r"[a-z][a-z-]*", " ".join(
+        line.split("#")[0].replace("study-overlay", "") for line in block.splitlines())))
+    assert set(commands.NAMES) <= listed, set(commands.NAMES) - listed
+
+
 @pytest.mark.parametrize("name", commands.NAMES)
 def test_every_command_comes_in_through_json(name: str) -> None:
     spec = commands.COMMANDS[name]
