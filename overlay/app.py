@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import sys
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,11 +20,11 @@ from pathlib import Path
 from aiohttp import web
 
 from .config import ConfigError, load_config
-from .core.settings import Config, is_loopback_host
+from .core.settings import Config, ServerConfig, is_loopback_host
 from .doors.hotkeys.door import hotkey_service
 from .doors.http import api
 from .doors.obs.door import ObsDoor
-from .pages import history, overlays
+from .pages import errors, history, overlays
 from .runtime.dispatcher import Dispatcher, utc_now
 from .runtime.hub import Hub
 from .runtime.live import LIVE, Live
@@ -53,7 +55,10 @@ def build_app(
     outside: bool = False,
 ) -> web.Application:
     """The aiohttp app; with `outside`, the hotkeys and the OBS link start and stop with it."""
-    app = web.Application(middlewares=[host_guard(config.server)], client_max_size=api.MAX_BODY)
+    app = web.Application(
+        middlewares=[host_guard(config.server), errors.readable_errors, errors.slash_redirect()],
+        client_max_size=api.MAX_BODY,
+    )
     hub = Hub()
     live = Live(config, Dispatcher(config, storage, clock), hub)
     app[LIVE] = live
@@ -152,7 +157,9 @@ def prepare(
             "is empty: set server.token (a long random text) to bind beyond loopback"
         )
     config = dataclasses.replace(config, server=server, storage_path=db or config.storage_path)
-    return config, Storage(config.storage_path, config.steps)
+    storage = Storage(config.storage_path, config.steps)
+    storage.lock.describe({"url": server.base_url})  # a second `serve` names us
+    return config, storage
 
 
 def serve(config_path: str, *, host: str | None, port: int | None, db: Path | None) -> int:
@@ -178,9 +185,34 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
         )
     except OSError as exc:
         storage.close()
-        print(f"cannot listen on {config.server.host}:{config.server.port}: {exc.strerror}"
-              " (is study-overlay already running?)", file=sys.stderr)
+        print(f"cannot listen on {config.server.host}:{config.server.port}: "
+              f"{_listen_hint(exc, config.server)}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return 0
+
+
+def _listen_hint(exc: OSError, server: ServerConfig) -> str:
+    """Why the port cannot be had, and what to do; a guess only where we can check it."""
+    other = "pick another with --port N, or server.port in config.yaml"
+    if exc.errno == errno.EADDRINUSE:
+        if _is_study_overlay(server.base_url):
+            return (f"a study-overlay service with another database already serves {server.base_url}; "
+                    f"open that one, or {other}")
+        return f"port {server.port} is taken by another program; {other}"
+    if exc.errno == errno.EACCES:
+        return f"port {server.port} needs privileges this user lacks; {other} (1024 or above)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"{server.host} is not an address of this machine; use 127.0.0.1, or set "
+                "server.host (or --host) to one of its addresses")
+    return f"{exc.strerror or exc}; {other}"
+
+
+def _is_study_overlay(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/healthz", timeout=1.0) as answer:
+            data = json.loads(answer.read())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"ok", "rev", "status_rev"} <= data.keys()

@@ -59,7 +59,9 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
         extra = ""
         if server:
             extra = "server:\n" + "".join(f"  {k}: {v!r}\n" for k, v in server.items())
-        body = text + extra + f"storage:\n  path: {tmp_path / 'study.sqlite3'}\n"
+        # One service per database: a server configured otherwise gets a file of its own.
+        name = "-".join(["study", *server]) + ".sqlite3"
+        body = text + extra + f"storage:\n  path: {tmp_path / name}\n"
         return parse_config(body, base_dir=tmp_path)
 
     return make

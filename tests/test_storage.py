@@ -245,7 +245,9 @@ async def test_a_migrated_database_takes_the_next_command(tmp_path: Path) -> Non
     await dispatcher.dispatch(core.Resume(), "test")
     await dispatcher.dispatch(core.Fail("after the upgrade"), "test")
     storage.close()
-    state, rev = Storage(path, config.steps).load()
+    reopened = Storage(path, config.steps)
+    state, rev = reopened.load()
+    reopened.close()
     assert rev == 23 and state.session is not None
     assert [f.note for f in state.session.failures] == ["third session, still running", "after the upgrade"]
     assert core.total_failures(state) == 6

@@ -109,6 +109,11 @@ def _note(note: Any) -> str:
     if not isinstance(note, str):
         raise BadCommand('"note" must be text')
     text: str = note.strip()
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadCommand('"note" is not Unicode text (it holds a lone surrogate)') from None
     if len(text) > core.NOTE_MAX:
         raise BadCommand(f'"note" is {len(text)} characters; at most {core.NOTE_MAX}')
     return text

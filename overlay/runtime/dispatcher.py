@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from ..core import session as core
 from ..core.settings import Config
-from ..storage.store import Storage
+from ..storage.store import FileChanged, Storage, StorageError
 
 log = logging.getLogger("study_overlay")
 
@@ -38,7 +38,13 @@ Stage = Callable[[Change], None]
 
 
 class NotSaved(Exception):
-    """The commit failed (disk full, file gone); nothing changed. str() says why."""
+    """The commit failed (disk full, file gone); nothing changed. str() says why.
+
+    `reloaded`: the file had changed underneath, and the state now is what it holds."""
+
+    def __init__(self, message: str, *, reloaded: bool = False) -> None:
+        super().__init__(message)
+        self.reloaded = reloaded
 
 
 @dataclass
@@ -79,9 +85,14 @@ class Dispatcher:
             rev = self.rev + 1
             try:
                 await self.storage.commit(rev, now, command, door, state, events)
-            except (sqlite3.Error, OSError) as exc:
+            except FileChanged as exc:
+                raise self._take_up(command, exc) from None
+            except (sqlite3.Error, OSError, StorageError) as exc:
                 log.error("could not save %s: %s", command.name, exc)
                 raise NotSaved(f"could not save the change ({exc}); nothing changed") from None
+            except Exception as exc:  # a bug must not wedge the service: refuse, change nothing
+                log.exception("could not save %s", command.name)
+                raise NotSaved(f"could not save the change ({exc!r}); nothing changed") from None
             self.state, self.rev = state, rev
             change = Change(rev, now, door, command, state, events)
             log.info("rev %d %s via %s -> %s", rev, command.name, door, core.phase(state))
@@ -92,3 +103,15 @@ class Dispatcher:
                 except Exception:
                     log.exception("stage %s failed on rev %d", name, rev)
             return change
+
+    def _take_up(self, command: core.Command, exc: FileChanged) -> NotSaved:
+        """The file is the truth: read it back rather than refuse every command from now on."""
+        try:
+            self.state, self.rev = self.storage.reload()
+        except StorageError as again:
+            log.error("could not save %s: %s; %s", command.name, exc, again)
+            return NotSaved(f"could not save the change ({exc}; {again}); nothing changed")
+        log.warning("could not save %s: %s; took up what it holds now (rev %d)",
+                    command.name, exc, self.rev)
+        return NotSaved(f"could not save the change: {exc}. The service now shows what the file "
+                        f"holds (rev {self.rev}); send the command again", reloaded=True)

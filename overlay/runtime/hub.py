@@ -86,10 +86,12 @@ class Hub:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def close_all(self) -> None:
-        """Tell every page the server is going away, so shutdown does not wait on them."""
+    async def close_all(
+        self, code: int = WSCloseCode.GOING_AWAY, message: bytes = b"server shutdown"
+    ) -> None:
+        """Close every socket with a close frame: at shutdown, so it does not wait on them."""
         await asyncio.gather(
-            *(box.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+            *(box.ws.close(code=code, message=message)
               for box in list(self._boxes)),
             return_exceptions=True,
         )

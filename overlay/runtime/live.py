@@ -11,12 +11,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from ..core import session as core
 from ..core import views
 from ..core.settings import Config
-from .dispatcher import Change, Dispatcher
+from .dispatcher import Change, Dispatcher, NotSaved
 from .hub import Hub
 
 
@@ -35,7 +35,16 @@ class Live:
 
     async def dispatch(self, command: core.Command, door: str) -> Change:
         """Every door's way in. Raises core.Refused or NotSaved; nothing changed then."""
-        return await self.dispatcher.dispatch(command, door)
+        shown = self.dispatcher.rev
+        try:
+            return await self.dispatcher.dispatch(command, door)
+        except NotSaved as exc:
+            if exc.reloaded and self.dispatcher.rev >= shown:
+                self.republish()
+            elif exc.reloaded:  # pages keep the higher rev they have: have them start over
+                self.text = self.render(self.dispatcher.clock())
+                await self.hub.close_all(RELOADED, b"data file replaced")
+            raise
 
     def snapshot(self, now: datetime) -> dict[str, Any]:
         d = self.dispatcher
@@ -65,4 +74,5 @@ class Live:
         self.republish()
 
 
+RELOADED = WSCloseCode.SERVICE_RESTART  # pages reconnect and take the snapshot they are given
 LIVE = web.AppKey("live", Live)

@@ -62,7 +62,11 @@ def command_denied(request: web.Request, server: ServerConfig) -> web.Response |
     if not origin_ok(request):
         return error(403, f"commands from origin {request.headers.get('Origin')!r} are refused")
     if not token_ok(request, server):
-        return error(401, "this server needs its token: Authorization: Bearer <server.token>")
+        if not presented_token(request):
+            return error(401, "this server needs its token: add ?token=<server.token> to the "
+                              "page's address, or send Authorization: Bearer <server.token>")
+        return error(401, "wrong token: the one sent is not this server's server.token "
+                          "(config.yaml); check it, or copy the address printed by serve")
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from ..core import session as core
 from ..core.commands import to_dict
 from ..core.settings import Step
+from .lock import DatabaseLock, InUse
 from .schema import APPLICATION_ID, VERSION, create, migrate
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -24,6 +26,10 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 class StorageError(Exception):
     """The database cannot be used; str() is the message for the user."""
+
+
+class FileChanged(StorageError):
+    """Another program wrote to the file, or put another file in its place, since we last did."""
 
 
 # --- codec -------------------------------------------------------------------------------
@@ -129,7 +135,21 @@ class Storage:
     def __init__(self, path: Path, steps: tuple[Step, ...]) -> None:
         self.path = path
         self.steps = steps
-        self._db = _open(path, [st.id for st in steps])
+        self.lock = DatabaseLock(path)
+        try:
+            self.lock.acquire()
+        except InUse as exc:
+            raise StorageError(
+                f"{path}: is in use by {exc}. One service per database: stop that one, or give "
+                "this one its own file with --db or storage.path"
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"{path}: cannot lock it ({exc.strerror})") from None
+        try:
+            self._db, self._identity = _open(path, [st.id for st in steps]), _identity(path)
+        except BaseException:
+            self.lock.release()
+            raise
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage")
 
     def load(self) -> tuple[core.State, int]:
@@ -137,6 +157,22 @@ class Storage:
         if row is None:
             return core.State(), 0
         return core.fit_steps(state_from_db(self._db, row[1]), len(self.steps)), int(row[0])
+
+    def reload(self) -> tuple[core.State, int]:
+        """Open the file at our path afresh and read what it holds now (after FileChanged).
+
+        Raises StorageError, still on the old connection, if the file there cannot be used."""
+        db = _open(self.path, [st.id for st in self.steps])
+        old, self._db = self._db, db
+        try:
+            state_rev = self.load()
+        except (StorageError, sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            self._db = old
+            db.close()
+            raise StorageError(f"{self.path}: cannot read its state ({exc})") from None
+        old.close()
+        self._identity = _identity(self.path)
+        return state_rev
 
     async def commit(
         self, rev: int, now: datetime, command: core.Command, door: str,
@@ -154,6 +190,7 @@ class Storage:
         db = self._db
         with db:  # isolation_level=None: the transaction must be opened by hand
             db.execute("BEGIN IMMEDIATE")
+            self._check_unchanged(rev - 1)
             db.execute(
                 "INSERT INTO commands (rev, at, command, door) VALUES (?, ?, ?, ?)",
                 (rev, _t(now), json.dumps(to_dict(command, self.steps)), door),
@@ -171,6 +208,22 @@ class Storage:
                 self._save_session(state.discarded, state.discarded_at if state.discarded.active else None)
             for event in events:
                 self._apply_event(event, state)
+
+    def _check_unchanged(self, rev: int) -> None:
+        """Write only over what we last wrote: the same file, at the same rev."""
+        try:
+            same_file = _identity(self.path) == self._identity
+        except OSError:
+            raise StorageError(
+                f"{self.path} is gone (moved or deleted while the service ran); put it back, "
+                "or restart to begin a new file"
+            ) from None
+        if not same_file:
+            raise FileChanged(f"another file was put in place of {self.path}")
+        row = self._db.execute("SELECT rev FROM state WHERE id = 1").fetchone()
+        if (row[0] if row else 0) != rev:
+            raise FileChanged(f"another program wrote to {self.path} (rev {row[0] if row else 0}, "
+                              f"this service had {rev})")
 
     def _save_session(self, s: core.Session, reset_at: datetime | None) -> None:
         """One sessions row; `reset_at` marks an active session a reset put aside."""
@@ -204,6 +257,12 @@ class Storage:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._db.close()
+        self.lock.release()  # after SQLite lets go of the file
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
 
 
 def _open(path: Path, step_ids: list[str]) -> sqlite3.Connection:

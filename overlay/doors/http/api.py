@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 import sqlite3
 from typing import Any
 
@@ -18,6 +20,7 @@ from ...storage import history
 from ...storage.store import StorageError
 
 MAX_BODY = 16 * 1024
+log = logging.getLogger("study_overlay")
 
 
 async def run_command(live: Live, data: Any, door: str) -> tuple[int, dict[str, Any]]:
@@ -84,12 +87,25 @@ async def post_command(request: web.Request) -> web.Response:
     if denied is not None:
         return denied
     try:
-        raw = await request.read()  # client_max_size caps it
+        raw = await request.read()  # client_max_size caps it, after any Content-Encoding
     except web.HTTPRequestEntityTooLarge:
         return error(400, f"body too large; at most {MAX_BODY} bytes")
-    data = _json(raw)
+    except web.RequestPayloadError:
+        encoding = request.headers.get("Content-Encoding", "")
+        answer = error(400, f"the body cannot be decoded (Content-Encoding: {encoding[:40]!r})")
+        # The rest of the body cannot be read either: close after answering, don't drain it.
+        answer.force_close()
+        request.content.feed_eof()
+        return answer
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return error(400, 'body is not UTF-8 text; send JSON like {"command": "next"}')
+    data = _json(text)
     if data is _NOT_JSON:
         return error(400, 'body is not JSON; send {"command": "next"}')
+    if data is _NOT_UNICODE:
+        return error(400, NOT_UNICODE)
     door = _door(request.headers.get("X-Study-Overlay-Door"), "http")
     status, payload = await run_command(live, data, door)
     if status == 200:
@@ -104,21 +120,42 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     async with live.hub.attached(ws, live.render(live.dispatcher.clock()), request.transport):
         async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
+            if msg.type == WSMsgType.BINARY:
+                reply = {"type": "result", "ok": False, "status": 400,
+                         "error": 'send text frames of JSON, like {"command": "next"}'}
+            elif msg.type != WSMsgType.TEXT:
                 continue
-            reply = await _ws_command(live, msg.data, denied)
+            else:
+                try:
+                    reply = await _ws_command(live, msg.data, denied)
+                except Exception:  # a bug answers this message; it does not drop the socket
+                    log.exception("websocket message failed")
+                    reply = {"type": "result", "ok": False, "status": 500,
+                             "error": "the service failed on this message; see its log"}
             await ws.send_str(json.dumps(reply))
     return ws
 
 
 _NOT_JSON = object()
+_NOT_UNICODE = object()
+NOT_UNICODE = "text holds a lone surrogate (such as \\ud800), which is not Unicode text"
 
 
-def _json(raw: str | bytes) -> Any:
+def _json(text: str) -> Any:
+    """The JSON value, or a marker: not JSON, or JSON whose strings are not all Unicode text."""
     try:
-        return json.loads(raw)
+        data = json.loads(text)
     except (ValueError, RecursionError):
         return _NOT_JSON
+    if _SURROGATE.search(text) is not None:  # escaped (\ud800) or decoded; rare, so checked late
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return _NOT_UNICODE
+    return data
+
+
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 def _door(value: object, default: str) -> str:
@@ -129,6 +166,8 @@ async def _ws_command(live: Live, text: str, denied: web.Response | None) -> dic
     data = _json(text)
     if data is _NOT_JSON:
         return {"type": "result", "ok": False, "status": 400, "error": "message is not JSON"}
+    if data is _NOT_UNICODE:
+        return {"type": "result", "ok": False, "status": 400, "error": NOT_UNICODE}
     ref = data.pop("id", None) if isinstance(data, dict) else None
     if not isinstance(ref, str | int | None):
         ref = None
