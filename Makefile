@@ -3,15 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
 .PHONY: run test lint bench screenshots assets clean
 
-$(STAMP): pyproject.toml
+# `make run` installs what the service needs; the test and lint tools come with `make test`.
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) -e .
 	touch $@
 
-run: $(STAMP)
+$(STAMP): $(RUN_STAMP)
+	$(PIP) -e '.[dev]'
+	touch $@
+
+run: $(RUN_STAMP)
 	$(BIN)/study-overlay serve
 
 test: $(STAMP) lint

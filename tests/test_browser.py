@@ -156,6 +156,30 @@ def test_overlays_are_transparent_outside_their_panel(server: ServerProcess, pag
                 assert 0.02 < inked < 0.6, (name, inked)  # only the text
 
 
+def test_a_mistyped_overlay_address_is_a_small_readable_hint_not_a_white_box(
+    server: ServerProcess, page: Page
+) -> None:
+    page.set_viewport_size({"width": 800, "height": 300})
+    answer = page.goto(f"{server.url}/overlay/timr")
+    assert answer is not None and answer.status == 404
+    hint = page.locator("#so-not-found")
+    assert "/overlay/timer" in hint.inner_text() and "/overlay/bar" in hint.inner_text()
+    box = hint.bounding_box()
+    assert box is not None and box["width"] < 700 and box["height"] < 150  # small
+    width, height, rows = decode_png(page.screenshot(omit_background=True))
+    margin = 26
+    outside = [(x, y) for y in range(0, height, 3) for x in range(0, width, 3)
+               if not (box["x"] - margin <= x <= box["x"] + box["width"] + margin
+                       and box["y"] - margin <= y <= box["y"] + box["height"] + margin)]
+    assert outside and all(alpha(rows, x, y) == 0 for x, y in outside)  # no white box
+    # Readable: light text on the dark panel, as on every overlay.
+    color = page.evaluate("getComputedStyle(document.querySelector('#so-not-found')).color")
+    assert color == "rgb(245, 247, 251)", color
+    page.goto(f"{server.url}/overlay/timer/")  # pasted with a trailing slash
+    wait_live(page)
+    assert page.url == f"{server.url}/overlay/timer"
+
+
 def test_loading_asks_nothing_of_any_other_host(server: ServerProcess, page: Page) -> None:
     known_state(server)
     requests: list[str] = []

@@ -305,7 +305,9 @@ async def token_client(
 
 async def test_the_dock_says_when_it_lacks_the_token(token_client: Client) -> None:
     _, html = await get_page(token_client, "/control")
-    assert 'id="so-token-warning"' in html
+    assert 'id="so-token-warning"' in html and "add\n<code>?token=…</code> to this dock" in html
+    _, html = await get_page(token_client, "/control?token=typ0")
+    assert "is not this server's" in html and "typ0" not in html and "add\n<code>" not in html
     _, html = await get_page(token_client, "/control?token=s3cret-token")
     assert 'id="so-token-warning"' not in html
     _, html = await get_page(token_client, "/?token=s3cret-token")

@@ -204,8 +204,9 @@ def _deadline(r: _Reader, raw: Any) -> Deadline | None:
     if isinstance(at, str):
         try:
             at = datetime.fromisoformat(at)
-        except ValueError:
-            raise r.fail((*path, "at"), f"expected a date-time like {_EXAMPLE_AT}, got {at!r}") from None
+        except ValueError as exc:
+            raise r.fail((*path, "at"), f"{at!r} is not a date-time ({exc}); expected one like "
+                                        f"{_EXAMPLE_AT}") from None
     if not isinstance(at, datetime):
         raise r.fail((*path, "at"), f"expected a date-time with a time zone, like {_EXAMPLE_AT}")
     if at.tzinfo is None or at.utcoffset() is None:
@@ -227,8 +228,9 @@ def _goal(r: _Reader, raw: Any) -> Goal | None:
     if isinstance(since, str):
         try:
             since = datetime.fromisoformat(since)
-        except ValueError:
-            raise r.fail((*path, "since"), f"expected a date like 2026-11-01, got {since!r}") from None
+        except ValueError as exc:
+            raise r.fail((*path, "since"), f"{since!r} is not a date ({exc}); expected one like "
+                                           "2026-11-01") from None
     if isinstance(since, date) and not isinstance(since, datetime):
         since = datetime.combine(since, time())
     if since is not None and not isinstance(since, datetime):

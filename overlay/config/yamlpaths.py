@@ -61,7 +61,11 @@ def _construct(node: yaml.Node, constructor: yaml.SafeLoader) -> Any:
     """A scalar's value; a bad one (2027-02-30, !tag) is a YamlSyntaxError with its line."""
     try:
         return constructor.construct_object(node, deep=True)
-    except (yaml.YAMLError, ValueError, TypeError) as exc:
+    except ValueError:
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # a date-shaped text that is no date: the key's check names it
+        raise YamlSyntaxError(f"line {node.start_mark.line + 1}: cannot read {node.value!r}") from None
+    except (yaml.YAMLError, TypeError) as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise YamlSyntaxError(
             f"line {node.start_mark.line + 1}: cannot read {node.value!r}: {problem}"

@@ -20,7 +20,7 @@ import jinja2
 from aiohttp import web
 
 from ..runtime.live import LIVE, Live
-from ..runtime.security import token_ok
+from ..runtime.security import presented_token, token_ok
 
 HERE = Path(__file__).resolve().parent
 OVERLAYS = ("timer", "step", "failures", "deadline", "bar")
@@ -168,7 +168,9 @@ def overlay_page(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 async def control(request: web.Request) -> web.Response:
     snap = _snapshot(request)
     config = live_of(request).config
-    needs_token = bool(config.server.token) and not token_ok(request, config.server)
+    needs_token = ""  # or why this page cannot send commands: "missing" or "wrong"
+    if config.server.token and not token_ok(request, config.server):
+        needs_token = "wrong" if presented_token(request) else "missing"
     classes = ["so", "so-control", f"theme-{options(request.query).theme}"]
     return render(request, "control.html", snap=snap, needs_token=needs_token, classes=" ".join(classes),
                   goal=config.goal, history_q=keep_query(request))

@@ -6,7 +6,6 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ...config import load_config
@@ -24,16 +23,16 @@ class Unreachable(Exception):
 class Target:
     url: str
     token: str
+    note: str = ""  # how the address was chosen, when that may explain a failure
 
 
-def target_from(config_path: str, url: str | None) -> Target:
-    """Address and token from the config; without a config file, the default address."""
-    token = ""
-    if Path(config_path).exists():
+def target_from(config_path: str, url: str | None, missing: str | None = None) -> Target:
+    """Address and token from the config; `missing` says where no config was found."""
+    if missing is None:
         config = load_config(config_path)
-        token = config.server.token
-        url = url or config.server.base_url
-    return Target((url or f"http://127.0.0.1:{DEFAULT_PORT}").rstrip("/"), token)
+        return Target((url or config.server.base_url).rstrip("/"), config.server.token)
+    url = (url or f"http://127.0.0.1:{DEFAULT_PORT}").rstrip("/")
+    return Target(url, "", f"{missing}; name one with --config FILE, or the address with --url")
 
 
 def call(target: Target, body: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
@@ -60,9 +59,8 @@ def call(target: Target, body: dict[str, Any] | None) -> tuple[int, dict[str, An
         return exc.code, payload if isinstance(payload, dict) else {"error": str(payload)}
     except (TimeoutError, urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise Unreachable(
-            f"cannot reach the server at {target.url} ({reason}); is it running (make run)?"
-        ) from None
+        hint = target.note or "is it running (make run)?"
+        raise Unreachable(f"cannot reach the server at {target.url} ({reason}); {hint}") from None
 
 
 def summary(snap: dict[str, Any], command: str) -> str:
@@ -72,6 +70,13 @@ def summary(snap: dict[str, Any], command: str) -> str:
     fails = snap.get("failures") or {}
     session = snap.get("session") or {}
     parts = [f"{command}: {phase}"]
+    if command == "fail" and fails.get("log"):
+        note = fails["log"][-1]["note"]
+        parts[0] += f" · logged failure {fails.get('session')}" + (f": {note}" if note else "")
+    goal = snap.get("goal")
+    if command.startswith("unit-") and goal:
+        unit = goal["unit"] if goal["units"] == 1 else goal["unit_plural"]
+        parts[0] += f" · {goal['done']} of {goal['units']} {unit} done, {goal['left']} left"
     if phase != "idle":
         target = f" of {clock(step.get('target_s'))}" if step.get("target_s") else ""
         parts.append(

@@ -14,8 +14,28 @@ from typing import Any
 
 from ...config import ConfigError, load_config
 from ...core.commands import COMMANDS, NOTE_ARG, STEP_ARG
+from ...core.settings import Config
 
 DEFAULT_CONFIG = "config.yaml"
+
+
+def config_places() -> list[Path]:
+    """Where a config is looked for when none is named: here, then the user's config folder."""
+    home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return [Path(DEFAULT_CONFIG), Path(home) / "study-overlay" / DEFAULT_CONFIG]
+
+
+def no_config() -> str:
+    here, user = config_places()
+    return f"no config file found (looked for {here} here and {user})"
+
+
+def find_config(named: str | None) -> str:
+    """--config, else $STUDY_OVERLAY_CONFIG, else the first of config_places() that exists."""
+    named = named or os.environ.get("STUDY_OVERLAY_CONFIG")
+    if named:
+        return named
+    return str(next((p for p in config_places() if p.exists()), DEFAULT_CONFIG))
 
 
 def _port(text: str) -> int:
@@ -28,9 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="study-overlay", description="Study-session overlays and controls for OBS."
     )
-    p.add_argument("--config", default=os.environ.get("STUDY_OVERLAY_CONFIG", DEFAULT_CONFIG),
-                   help="config file (default: ./config.yaml)")
-    # --config is accepted after the command too: `study-overlay next --config x.yaml`.
+    p.add_argument("--config", default=None,
+                   help="config file (default: $STUDY_OVERLAY_CONFIG, ./config.yaml, then "
+                        "~/.config/study-overlay/config.yaml)")
+    p.add_argument("--url", default=None, help="server address, for the commands that talk to it")
+    # Both are accepted after the command too: `study-overlay next --config x.yaml`.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", default=argparse.SUPPRESS, help="config file")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
@@ -43,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def client(name: str, help_text: str) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help_text, parents=[common])
-        c.add_argument("--url", help="server address (default: from the config)")
+        c.add_argument("--url", default=argparse.SUPPRESS,
+                       help="server address (default: from the config)")
         return c
 
     for spec in COMMANDS.values():  # every command of the registry, with its argument
@@ -70,16 +93,24 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.cmd == "check-config" and args.path:
+        args.config = args.path
+    args.config_given = args.config is not None
+    args.config = find_config(args.config)
     try:
         return _run(args)
     except ConfigError as exc:  # every command: one line naming the key, status 2
-        print(f"config error: {exc}", file=sys.stderr)
+        if not args.config_given and not Path(args.config).exists():
+            db = ", or the database with --db FILE" if args.cmd == "export" else ""
+            print(f"config error: {no_config()}; name one with --config FILE{db}", file=sys.stderr)
+        else:
+            print(f"config error: {exc}", file=sys.stderr)
         return 2
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.cmd == "check-config":
-        return _check_config(args.path or args.config)
+        return _check_config(args.config)
     if args.cmd == "export":
         return _export(args)
     if args.cmd == "obs":
@@ -115,7 +146,10 @@ def _export(args: argparse.Namespace) -> int:
     from ...storage.store import StorageError
     from . import export
 
-    config = load_config(args.config)
+    if args.db is not None and not args.config_given and not Path(args.config).exists():
+        config = Config(steps=())  # the file alone: steps by number, times in local time
+    else:
+        config = load_config(args.config)
     if args.session is not None and not 1 <= args.session <= 10**9:
         print(f"export: no session {args.session}", file=sys.stderr)
         return 1
@@ -147,7 +181,8 @@ def _export(args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace) -> int:
     from . import client
 
-    target = client.target_from(args.config, args.url)
+    found = args.config_given or Path(args.config).exists()
+    target = client.target_from(args.config, args.url, None if found else no_config())
     body: dict[str, Any] | None
     if args.cmd == "status":
         body = None
@@ -165,6 +200,8 @@ def _client(args: argparse.Namespace) -> int:
         return 2
     if status != 200:
         print(f"{args.cmd}: refused: {data.get('error', status)}", file=sys.stderr)
+        if status == 401 and target.note:
+            print(f"study-overlay: {target.note}", file=sys.stderr)
         return 1
     if args.cmd == "status" and args.json:
         print(json.dumps(data, indent=2))
