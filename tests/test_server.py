@@ -200,9 +200,16 @@ async def test_dns_rebinding_host_gets_403_but_ip_and_localhost_are_fine(client:
         assert (await client.get("/api/state", headers={"Host": host})).status == 200
 
 
-async def test_foreign_origin_commands_get_403(client: Client) -> None:
-    status, answer = await command(client, {"command": "start"}, Origin="http://evil.example")
-    assert status == 403 and "origin" in answer["error"]
+@pytest.mark.parametrize("foreign", [
+    "http://evil.example",
+    "http://{host}:{other_port}",  # another web app on this machine
+    "https://{host}:{port}",
+    "null",  # a sandboxed frame or a page opened from a file
+])
+async def test_foreign_origin_commands_get_403(client: Client, foreign: str) -> None:
+    origin = foreign.format(host=client.host, port=client.port, other_port=client.port + 1)
+    status, answer = await command(client, {"command": "start"}, Origin=origin)
+    assert status == 403 and answer == {"error": f"commands from origin {origin!r} are refused"}
     own = f"http://{client.host}:{client.port}"
     status, _ = await command(client, {"command": "start"}, Origin=own)
     assert status == 200
@@ -293,6 +300,11 @@ async def test_token_is_required_for_commands_but_not_for_reading(token_client: 
     assert status == 200 and snap["phase"] == "running"
     resp = await token_client.post("/api/commands?token=s3cret-token", json={"command": "pause"})
     assert resp.status == 200
+    ws = await token_client.ws_connect("/ws")
+    assert (await next_snapshot(ws))["phase"] == "paused"
+    await ws.send_json({"command": "resume"})
+    assert (await next_result(ws))["status"] == 401
+    await ws.close()
     ws = await token_client.ws_connect("/ws?token=s3cret-token")
     await next_snapshot(ws)
     await ws.send_json({"command": "resume"})
