@@ -244,6 +244,13 @@ def dock(page: Page, server: ServerProcess, query: str = "") -> None:
     wait_live(page)
 
 
+def dock_drained(page: Page) -> None:
+    """Everything the dock sent so far has been dispatched (the server runs one socket's
+    commands in order); the probe, a goto to step 1 from step 1 or no session, is refused."""
+    page.keyboard.press("1")
+    expect_text(page, "#so-result", "goto 1 refused")
+
+
 def test_the_dock_keyboard_and_buttons_change_the_state(server: ServerProcess, page: Page) -> None:
     dock(page, server)
     page.keyboard.press("s")
@@ -272,6 +279,7 @@ def test_the_dock_keyboard_and_buttons_change_the_state(server: ServerProcess, p
     wait_field(page, "step.number", "1")
     page.get_by_role("button", name="Finish").click()
     expect_text(page, ".buttons", "Click again to finish")
+    dock_drained(page)
     assert server.state()["phase"] == "running"
     page.get_by_role("button", name="Click again to finish").click()
     wait_field(page, "phase", "finished")
@@ -294,6 +302,8 @@ def test_a_refused_command_shows_its_reason(server: ServerProcess, page: Page) -
     expect_text(page, "#so-result", "prev refused: already on the first step (NoStepBefore)")
     assert "is-refused" in (page.locator("#so-result").get_attribute("class") or "")
     page.get_by_role("button", name="Reset").click()
+    dock_drained(page)
+    assert server.state()["phase"] == "running"
     page.get_by_role("button", name="Click again to reset").click()
     wait_field(page, "phase", "not started")
     page.get_by_role("button", name="Restore the reset session").click()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import time
@@ -13,8 +14,15 @@ from typing import Any
 import obsws_python
 import pytest
 
-from overlay.doors.obs.link import LinkStatus, ObsLink, close_client, connect
-from tests.obs_harness import Obs, Xvfb, require_obs, running_obs
+from overlay.doors.obs.link import FOLLOW_DEBOUNCE, LinkStatus, ObsLink, close_client, connect
+from tests.obs_harness import (
+    Obs,
+    Xvfb,
+    require_obs,
+    running_obs,
+    scene_events,
+    wait_for_scene_event,
+)
 
 pytestmark = pytest.mark.obs
 
@@ -88,34 +96,55 @@ async def started(link: ObsLink) -> ObsLink:
     return link
 
 
-async def prove_no_echo(obs: Obs, rec: Recorder, sentinel: str = "Finished") -> None:
-    """Events arrive in order: once a foreign switch is seen, any echo would have been too."""
+async def prove_no_echo(obs: Obs, rec: Recorder, seen: queue.Queue[str], own: str,
+                        sentinel: str = "Finished") -> None:
+    """Only a later foreign switch is reported, though OBS reported our switch to `own` first.
+
+    `seen` is an independent client's view of OBS's events, opened before our switch. OBS
+    reports a switch when its transition ends, and only the last of overlapping ones: a
+    sentinel sent before that would swallow the echo, so wait until the echo has gone out.
+    """
+    assert own != sentinel, "OBS reports no switch to the scene it is already on"
+    await asyncio.to_thread(wait_for_scene_event, seen, own)
+    # The link delivers a foreign scene FOLLOW_DEBOUNCE after its event, unless a later one
+    # replaces it: keep the sentinel's event well clear of the echo's.
+    await asyncio.sleep(3 * FOLLOW_DEBOUNCE)
     obs.request("SetCurrentProgramScene", {"sceneName": sentinel})
     await eventually(lambda: sentinel in rec.scenes, "the foreign switch to be reported")
     assert rec.scenes == [sentinel]
 
 
+def obs_events(obs: Obs) -> contextlib.AbstractContextManager[queue.Queue[str]]:
+    """Every program scene OBS reports from now on, as a client other than the link sees it."""
+    return scene_events(obs.port, obs.password)
+
+
 async def test_want_scene_switches_program_scene_without_reporting_it(obs: Obs, make_link):
     link, rec = make_link(obs)
     await started(link)
-    link.want_scene("Lecture")
-    await eventually(lambda: obs.program_scene() == "Lecture", "OBS to show Lecture")
-    await prove_no_echo(obs, rec)
+    with obs_events(obs) as seen:
+        link.want_scene("Lecture")
+        await eventually(lambda: obs.program_scene() == "Lecture", "OBS to show Lecture")
+        await prove_no_echo(obs, rec, seen, "Lecture")
     assert rec.statuses == [LinkStatus("connecting"), LinkStatus("connected")]
 
 
 async def test_several_own_switches_in_flight_are_not_reported(obs: Obs, make_link):
     link, rec = make_link(obs)
     await started(link)
-    link.want_scene("Lecture")
-    await eventually(lambda: obs.program_scene() == "Lecture", "OBS to start on Lecture")
-    # The Fade transition to Lecture is still running: these land while it is in flight.
-    link.want_scene("Reading")
-    link.want_scene("Project")
-    await asyncio.sleep(0.05)
-    link.want_scene("Questionnaire")
-    await eventually(lambda: obs.program_scene() == "Questionnaire", "OBS to show Questionnaire")
-    await prove_no_echo(obs, rec)
+    with obs_events(obs) as seen:
+        link.want_scene("Lecture")
+        await eventually(lambda: obs.program_scene() == "Lecture", "OBS to start on Lecture")
+        # The Fade transition to Lecture is still running: these land while it is in flight.
+        link.want_scene("Reading")
+        link.want_scene("Project")
+        await asyncio.sleep(0.05)
+        link.want_scene("Questionnaire")
+        await eventually(lambda: obs.program_scene() == "Questionnaire",
+                         "OBS to show Questionnaire")
+        # The link waits for Lecture's echo before it switches again: both were reported.
+        await asyncio.to_thread(wait_for_scene_event, seen, "Lecture")
+        await prove_no_echo(obs, rec, seen, "Questionnaire")
 
 
 async def test_scene_switched_in_obs_reaches_on_scene_changed(obs: Obs, obs_env, make_link):
@@ -146,7 +175,11 @@ async def test_obs_absent_at_start_then_started_connects_and_resyncs(
     obs.start()
     await eventually(lambda: link.status.state == "connected", "the link to connect")
     await eventually(lambda: obs.program_scene() == "Questionnaire", "resync to Questionnaire")
-    await prove_no_echo(obs, rec)
+    # A listener cannot be in place before the resync, which happens as the link connects;
+    # the link waits for the resync's echo before its next switch, so both echoes are out.
+    with obs_events(obs) as seen:
+        link.want_scene("Lecture")
+        await prove_no_echo(obs, rec, seen, "Lecture")
     assert [s.state for s in rec.statuses] == ["connecting", "error", "connected"]
     ours = [r for r in caplog.records if r.name == "overlay.doors.obs.link"]
     assert len(ours) == 3 and not any(r.exc_info for r in ours), caplog.text
@@ -179,7 +212,11 @@ async def test_obs_restarted_reconnects_and_resyncs(obs: Obs, make_link):
     obs.start()
     await eventually(lambda: link.status.state == "connected", "a reconnect after SIGKILL")
     await eventually(lambda: obs.program_scene() == "Reading", "resync after SIGKILL")
-    await prove_no_echo(obs, rec)
+    # A listener cannot be in place before the resync, which happens as the link connects;
+    # the link waits for the resync's echo before its next switch, so both echoes are out.
+    with obs_events(obs) as seen:
+        link.want_scene("Lecture")
+        await prove_no_echo(obs, rec, seen, "Lecture")
 
 
 async def test_frozen_obs_never_blocks_and_recovers(obs: Obs, make_link):
@@ -253,12 +290,15 @@ async def test_studio_mode_program_and_preview(obs: Obs, make_link):
 
         program_link, rec = make_link(obs)
         await started(program_link)
-        program_link.want_scene("Reading")
-        await eventually(lambda: obs.program_scene() == "Reading", "the program to show Reading")
-        # OBS's default "swap scenes" puts the old program into the preview, as its button does.
-        await eventually(lambda: obs.request("GetCurrentPreviewScene")[
-            "currentPreviewSceneName"] == HOME, "the old program in the preview")
-        await prove_no_echo(obs, rec)
+        with obs_events(obs) as seen:
+            program_link.want_scene("Reading")
+            await eventually(lambda: obs.program_scene() == "Reading",
+                             "the program to show Reading")
+            # OBS's default "swap scenes" puts the old program into the preview, as its
+            # button does.
+            await eventually(lambda: obs.request("GetCurrentPreviewScene")[
+                "currentPreviewSceneName"] == HOME, "the old program in the preview")
+            await prove_no_echo(obs, rec, seen, "Reading")
     finally:
         obs.request("SetStudioModeEnabled", {"studioModeEnabled": False})
 
@@ -283,7 +323,8 @@ async def test_missing_scene_is_logged_and_the_link_stays_up(
     link.want_scene("No such scene")
     await eventually(lambda: "cannot switch to scene 'No such scene'" in caplog.text,
                      "a warning about the missing scene")
-    link.want_scene("Lecture")
-    await eventually(lambda: obs.program_scene() == "Lecture", "the next wish to apply")
-    assert link.status == LinkStatus("connected")
-    await prove_no_echo(obs, rec)
+    with obs_events(obs) as seen:
+        link.want_scene("Lecture")
+        await eventually(lambda: obs.program_scene() == "Lecture", "the next wish to apply")
+        assert link.status == LinkStatus("connected")
+        await prove_no_echo(obs, rec, seen, "Lecture")

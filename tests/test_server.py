@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from overlay.app import build_app
 from overlay.config import Config
 from overlay.runtime.hub import Hub
+from overlay.runtime.live import LIVE
 from overlay.storage.store import Storage
 
 from .conftest import FakeClock
@@ -198,9 +200,16 @@ async def test_dns_rebinding_host_gets_403_but_ip_and_localhost_are_fine(client:
         assert (await client.get("/api/state", headers={"Host": host})).status == 200
 
 
-async def test_foreign_origin_commands_get_403(client: Client) -> None:
-    status, answer = await command(client, {"command": "start"}, Origin="http://evil.example")
-    assert status == 403 and "origin" in answer["error"]
+@pytest.mark.parametrize("foreign", [
+    "http://evil.example",
+    "http://{host}:{other_port}",  # another web app on this machine
+    "https://{host}:{port}",
+    "null",  # a sandboxed frame or a page opened from a file
+])
+async def test_foreign_origin_commands_get_403(client: Client, foreign: str) -> None:
+    origin = foreign.format(host=client.host, port=client.port, other_port=client.port + 1)
+    status, answer = await command(client, {"command": "start"}, Origin=origin)
+    assert status == 403 and answer == {"error": f"commands from origin {origin!r} are refused"}
     own = f"http://{client.host}:{client.port}"
     status, _ = await command(client, {"command": "start"}, Origin=own)
     assert status == 200
@@ -213,6 +222,64 @@ async def test_foreign_origin_websocket_can_read_but_not_command(client: Client)
     answer = await ws.receive_json(timeout=5)
     assert answer["status"] == 403 and answer["ok"] is False
     await ws.close()
+
+
+async def snapshot_at(ws: ClientWebSocketResponse, rev: int) -> dict[str, Any]:
+    """The next snapshot of a command (status pushes keep the rev and are skipped)."""
+    while (snap := await next_snapshot(ws))["rev"] < rev:
+        pass
+    return snap
+
+
+async def test_a_change_is_answered_and_shown_only_once_it_is_on_disk(
+    client: Client, config: Config
+) -> None:
+    page = await client.ws_connect("/ws")
+    assert (await next_snapshot(page))["rev"] == 0
+    # Another program (a backup, a database browser) holds the write lock for a moment.
+    other = sqlite3.connect(config.storage_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        answer = asyncio.ensure_future(command(client, {"command": "start"}))
+        shown = asyncio.ensure_future(snapshot_at(page, 1))
+        done, _ = await asyncio.wait([answer, shown], timeout=0.5)
+        assert not done, "the change was answered or shown before it was committed"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    status, snap = await answer
+    assert status == 200 and (snap["rev"], snap["phase"]) == (1, "running")
+    assert (await shown)["phase"] == "running"
+    await page.close()
+
+
+async def test_a_change_that_cannot_be_saved_is_a_503_and_no_page_ever_sees_it(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page, dock = await client.ws_connect("/ws"), await client.ws_connect("/ws")
+    assert (await command(client, {"command": "start"}))[0] == 200
+    assert (await snapshot_at(page, 1))["phase"] == "running"
+
+    def disk_error(*_: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    # Halfway through the transaction: the command row is already written by then.
+    monkeypatch.setattr(client.app[LIVE].dispatcher.storage, "_apply_event", disk_error)
+    status, answer = await command(client, {"command": "fail", "note": "lost by http"})
+    assert status == 503
+    assert answer == {"error": "could not save the change (disk I/O error); nothing changed"}
+    await dock.send_json({"command": "fail", "note": "lost by ws", "id": 2})
+    result = await next_result(dock)
+    assert (result["ok"], result["status"], result["error"]) == (False, 503, answer["error"])
+    monkeypatch.undo()  # the disk is back
+
+    status, snap = await command(client, {"command": "fail", "note": "kept"})
+    assert status == 200 and snap["rev"] == 2
+    assert [f["note"] for f in snap["failures"]["log"]] == ["kept"]
+    shown = await snapshot_at(page, 2)  # the first the page hears after rev 1
+    assert (shown["rev"], shown["failures"]["session"], shown["failures"]["last_note"]) == (2, 1, "kept")
+    await page.close()
+    await dock.close()
 
 
 @pytest.fixture
@@ -233,6 +300,11 @@ async def test_token_is_required_for_commands_but_not_for_reading(token_client: 
     assert status == 200 and snap["phase"] == "running"
     resp = await token_client.post("/api/commands?token=s3cret-token", json={"command": "pause"})
     assert resp.status == 200
+    ws = await token_client.ws_connect("/ws")
+    assert (await next_snapshot(ws))["phase"] == "paused"
+    await ws.send_json({"command": "resume"})
+    assert (await next_result(ws))["status"] == 401
+    await ws.close()
     ws = await token_client.ws_connect("/ws?token=s3cret-token")
     await next_snapshot(ws)
     await ws.send_json({"command": "resume"})
