@@ -41,13 +41,6 @@ deadline:
 """
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "known_defect(reason): fails until the named product defect is fixed in main; "
-        "the test states the behaviour we want, so it is not an xfail",
-    )
-
-
 def require_real(*tools: str) -> None:
     """Skip when a real part is missing, or fail when CI says it must be there."""
     missing = [t for t in tools if shutil.which(t) is None and not Path(t).exists()]

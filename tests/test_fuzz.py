@@ -16,7 +16,6 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from aiohttp import ClientConnectionError, ClientWebSocketResponse, WSMsgType, WSServerHandshakeError
 from hypothesis import given
 from hypothesis import strategies as st
@@ -86,7 +85,6 @@ async def test_commands_over_http(
 
 
 # A note is the one free text stored as it came: any note is kept or refused, never a 500.
-@pytest.mark.known_defect("defect 2: a lone surrogate in a note answers 500")
 @given(situation=active_situations, note=notes, raw=st.booleans())
 async def test_failure_notes_over_http(situation: str, note: Any, raw: bool) -> None:
     async with service() as svc:
@@ -151,7 +149,6 @@ content_encodings = st.sampled_from([
 ])
 
 
-@pytest.mark.known_defect("defect 3: a body with Content-Encoding: gzip and corrupt data answers 500")
 @given(situation=situations, encoding=content_encodings, data=encoded_bodies())
 async def test_content_encodings_over_http(situation: str, encoding: str, data: bytes) -> None:
     async with service() as svc:
@@ -367,7 +364,6 @@ async def send_each(svc: Service, sent: list[Frame]) -> None:
         await ws.close()
 
 
-@pytest.mark.known_defect("defect 2: a lone surrogate in a note drops the socket without a close frame")
 @given(situation=active_situations, note=notes, raw=st.booleans())
 async def test_failure_notes_over_websocket(situation: str, note: Any, raw: bool) -> None:
     async with service() as svc:

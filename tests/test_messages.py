@@ -62,6 +62,7 @@ async def test_a_lone_surrogate_over_the_socket_is_refused_and_the_socket_stays(
         await ws.send_str('{"id": 1, "command": "fail", "note": "\\ud800"}')
         reply = await ws.receive_json(timeout=5)
         assert reply["type"] == "result" and reply["ok"] is False and reply["status"] == 400
+        assert reply["id"] == 1  # the dock matches answers by id
         await ws.send_bytes(b'{"command": "next"}')  # a binary frame: refused, socket stays
         reply = await ws.receive_json(timeout=5)
         assert reply["ok"] is False and reply["status"] == 400 and "text frames" in reply["error"]

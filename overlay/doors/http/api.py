@@ -101,11 +101,11 @@ async def post_command(request: web.Request) -> web.Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return error(400, 'body is not UTF-8 text; send JSON like {"command": "next"}')
-    data = _json(text)
+    data, problem = _json(text)
     if data is _NOT_JSON:
         return error(400, 'body is not JSON; send {"command": "next"}')
-    if data is _NOT_UNICODE:
-        return error(400, NOT_UNICODE)
+    if problem is not None:
+        return error(400, problem)
     door = _door(request.headers.get("X-Study-Overlay-Door"), "http")
     status, payload = await run_command(live, data, door)
     if status == 200:
@@ -137,22 +137,21 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
 
 
 _NOT_JSON = object()
-_NOT_UNICODE = object()
 NOT_UNICODE = "text holds a lone surrogate (such as \\ud800), which is not Unicode text"
 
 
-def _json(text: str) -> Any:
-    """The JSON value, or a marker: not JSON, or JSON whose strings are not all Unicode text."""
+def _json(text: str) -> tuple[Any, str | None]:
+    """(the JSON value, None), or (what could be read, why it cannot be taken)."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
-        return _NOT_JSON
+        return _NOT_JSON, "not JSON"
     if _SURROGATE.search(text) is not None:  # escaped (\ud800) or decoded; rare, so checked late
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            return _NOT_UNICODE
-    return data
+            return data, NOT_UNICODE
+    return data, None
 
 
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
@@ -163,17 +162,17 @@ def _door(value: object, default: str) -> str:
 
 
 async def _ws_command(live: Live, text: str, denied: web.Response | None) -> dict[str, Any]:
-    data = _json(text)
-    if data is _NOT_JSON:
-        return {"type": "result", "ok": False, "status": 400, "error": "message is not JSON"}
-    if data is _NOT_UNICODE:
-        return {"type": "result", "ok": False, "status": 400, "error": NOT_UNICODE}
+    data, problem = _json(text)
     ref = data.pop("id", None) if isinstance(data, dict) else None
-    if not isinstance(ref, str | int | None):
-        ref = None
+    if not isinstance(ref, str | int | None) or isinstance(ref, bool) or (
+            isinstance(ref, str) and _SURROGATE.search(ref)):
+        ref = None  # an id the client cannot have meant, or one we could not send back
     if denied is not None:
         body = json.loads(denied.text or "{}")
         return {"type": "result", "id": ref, "ok": False, "status": denied.status, **body}
+    if problem is not None:
+        error_text = "message is not JSON" if data is _NOT_JSON else problem
+        return {"type": "result", "id": ref, "ok": False, "status": 400, "error": error_text}
     door = _door(data.pop("door", None) if isinstance(data, dict) else None, "ws")
     status, payload = await run_command(live, data, door)
     if status == 200:
