@@ -164,9 +164,8 @@ def _door(value: object, default: str) -> str:
 async def _ws_command(live: Live, text: str, denied: web.Response | None) -> dict[str, Any]:
     data, problem = _json(text)
     ref = data.pop("id", None) if isinstance(data, dict) else None
-    if not isinstance(ref, str | int | None) or isinstance(ref, bool) or (
-            isinstance(ref, str) and _SURROGATE.search(ref)):
-        ref = None  # an id the client cannot have meant, or one we could not send back
+    if not isinstance(ref, str | int | None):
+        ref = None
     if denied is not None:
         body = json.loads(denied.text or "{}")
         return {"type": "result", "id": ref, "ok": False, "status": denied.status, **body}
