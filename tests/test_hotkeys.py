@@ -354,6 +354,26 @@ async def test_an_x_server_without_record_is_an_error(monkeypatch: pytest.Monkey
 
 
 @xvfb
+async def test_hotkeys_start_on_an_x_server_that_ends_when_its_last_client_leaves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Xvfb without -noreset resets at that moment and drops whoever connects meanwhile;
+    # with -terminate it exits instead, so a gap between connections cannot go unseen.
+    require_real("Xvfb", "xdotool")
+    with Xvfb("-terminate") as server:
+        monkeypatch.setenv("DISPLAY", server.display)
+        rec = Recorder()
+        service = rec.service()
+        await service.start()
+        try:
+            assert service.status.state == "active", service.status
+            await press(server, "key", combo_of("next"))
+            await until(lambda: rec.submitted == ["next"], "next")
+        finally:
+            await service.stop()
+
+
+@xvfb
 async def test_without_pynput_hotkeys_say_so(xserver: Xvfb, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynput", None)  # makes the import fail
     service = Recorder().service()

@@ -281,22 +281,28 @@ def _open_listener(
         probe = Xlib.display.Display()
     except Exception as exc:  # Xlib raises unrelated types for a bad name, a refusal, a dead socket
         raise _Unavailable(f"cannot open display {os.environ.get('DISPLAY')}: {exc}") from None
+    # The probe stays connected until the listener holds its own connections: an X server
+    # that resets when its last client leaves (Xvfb's default) drops whoever connects then.
     try:
         if not probe.has_extension("RECORD"):
             raise _Unavailable(NO_RECORD)  # without it pynput's listener never becomes ready
+        keyboard = _import_keyboard()
+        listener = _listener_class(keyboard)(ComboMatcher(combos), x_key_names(), on_key, on_end)
+        listener.start()
+        listener.wait()
     finally:
         probe.close()
+    return listener
+
+
+def _import_keyboard() -> Any:
     try:
         from pynput import keyboard
     except ModuleNotFoundError:
         raise _Unavailable(_NO_PYNPUT) from None
     except ImportError as exc:
         raise _Unavailable(f"pynput failed to load: {str(exc).splitlines()[0]}") from None
-    matcher = ComboMatcher(combos)
-    listener = _listener_class(keyboard)(matcher, x_key_names(), on_key, on_end)
-    listener.start()
-    listener.wait()
-    return listener
+    return keyboard
 
 
 def _listener_class(keyboard: Any) -> Any:
