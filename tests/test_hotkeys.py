@@ -20,6 +20,7 @@ from overlay.doors.hotkeys import listener as hotkeys
 from overlay.doors.hotkeys.listener import (
     NO_DISPLAY,
     NO_RECORD,
+    NOT_XORG,
     X_GONE,
     HotkeyService,
     HotkeyStatus,
@@ -379,6 +380,19 @@ async def test_without_pynput_hotkeys_say_so(xserver: Xvfb, monkeypatch: pytest.
     service = Recorder().service()
     await service.start()
     assert service.status == HotkeyStatus("error", "pynput is not installed (pip install pynput)")
+
+
+@xvfb
+async def test_another_pynput_backend_is_named_not_waited_on(
+    xserver: Xvfb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pynput import keyboard
+    from pynput.keyboard import _dummy
+
+    monkeypatch.setattr(keyboard, "Listener", _dummy.Listener)  # what PYNPUT_BACKEND=dummy loads
+    service = Recorder().service()
+    await service.start()
+    assert service.status == HotkeyStatus("error", NOT_XORG)
 
 
 @xvfb

@@ -30,6 +30,7 @@ log = logging.getLogger("study_overlay.hotkeys")
 NO_DISPLAY = "no DISPLAY set (hotkeys off; use the CLI or OBS hotkeys)"
 NO_RECORD = "X server lacks the RECORD extension"
 X_GONE = "X server went away"
+NOT_XORG = "pynput is not using its X backend (PYNPUT_BACKEND is set?); hotkeys need it"
 _NO_PYNPUT = "pynput is not installed (pip install pynput)"
 
 _OPEN_TIMEOUT = 5.0  # a frozen X server accepts the connection and then never answers
@@ -302,6 +303,9 @@ def _import_keyboard() -> Any:
         raise _Unavailable(_NO_PYNPUT) from None
     except ImportError as exc:
         raise _Unavailable(f"pynput failed to load: {str(exc).splitlines()[0]}") from None
+    # Other backends (PYNPUT_BACKEND) never call the X event hook below, nor carry X's times.
+    if keyboard.Listener.__module__ != "pynput.keyboard._xorg":
+        raise _Unavailable(NOT_XORG)
     return keyboard
 
 
