@@ -112,6 +112,16 @@ def test_auto_repeat_presses_of_a_held_key_do_not_fire_again() -> None:
     assert [m.press(N, "n") for _ in range(20)] == [[]] * 20
 
 
+def test_the_other_key_of_a_held_name_does_not_fire_again() -> None:
+    # The combination is still held: right Ctrl going down adds no key it does not name.
+    m = matcher()
+    m.press(CTRL, "ctrl")
+    m.press(ALT, "alt")
+    assert m.press(N, "n") == ["next"]
+    assert m.press(CTRL_R, "ctrl") == []
+    assert m.release(CTRL_R) == []
+
+
 def test_tapping_the_last_key_again_fires_again() -> None:
     m = matcher()
     m.press(CTRL, "ctrl")

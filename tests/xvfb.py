@@ -23,8 +23,10 @@ class Xvfb:
         read_fd, write_fd = os.pipe()
         log = tempfile.TemporaryFile()
         try:
+            # -noreset: by default Xvfb resets when its last client leaves, and a client that
+            # connects meanwhile (the next xdotool, pynput's second connection) is dropped.
             self.proc = subprocess.Popen(
-                ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp",
+                ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp", "-noreset",
                  "-screen", "0", "640x480x24", *self.args],
                 pass_fds=[write_fd], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )  # fmt: skip

@@ -2,6 +2,8 @@
 
 X11 only. pynput is imported when the service starts, because importing it without a
 display raises; what is said here about X was checked under Xvfb with pynput 1.8.2.
+Key events are judged on the X server's own event times: the listener thread can be
+held up for longer than the gaps that tell auto-repeat from a new press.
 """
 
 from __future__ import annotations
@@ -16,24 +18,24 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from ...core.commands import CONFIRM
 from ...core.keycombo import ComboMatcher, combo_keys
 from ...core.session import Command
+from .guard import HotkeyGuard, XEventTime
 
 log = logging.getLogger("study_overlay.hotkeys")
 
 NO_DISPLAY = "no DISPLAY set (hotkeys off; use the CLI or OBS hotkeys)"
 NO_RECORD = "X server lacks the RECORD extension"
 X_GONE = "X server went away"
+NOT_XORG = "pynput is not using its X backend (PYNPUT_BACKEND is set?); hotkeys need it"
 _NO_PYNPUT = "pynput is not installed (pip install pynput)"
 
 _OPEN_TIMEOUT = 5.0  # a frozen X server accepts the connection and then never answers
 _STOP_WAIT = 1.0
 _DRAIN_WAIT = 2.0
-
-Verdict = Literal["run", "confirm", "repeat", "cooldown"]
 
 
 @dataclass(frozen=True)
@@ -44,54 +46,6 @@ class HotkeyStatus:
 
     def to_dict(self) -> dict[str, object]:
         return {"state": self.state, "reason": self.reason, "confirm": self.confirm}
-
-
-class HotkeyGuard:
-    """Decides what a hotkey press does; callers pass the time, so tests need no clock.
-
-    A press within `repeat_gap` of the same command's release is X auto-repeat (which
-    some servers send as release/press pairs); a press within `cooldown` of the last one
-    that counted is a bounce. Both are ignored. A confirm command only runs on a second
-    counted press within `confirm_window`; any other counted press cancels the wait.
-    """
-
-    def __init__(
-        self,
-        *,
-        cooldown: float,
-        confirm_window: float,
-        confirm_commands: frozenset[str],
-        repeat_gap: float = 0.05,
-    ) -> None:
-        self._cooldown = cooldown
-        self._confirm_window = confirm_window
-        self._confirm_commands = confirm_commands
-        self._repeat_gap = repeat_gap
-        self._released_at: dict[str, float] = {}
-        self._counted_at: dict[str, float] = {}
-        self.pending: str | None = None
-        self.pending_until = 0.0
-
-    def press(self, command: str, now: float) -> Verdict:
-        released = self._released_at.get(command)
-        if released is not None and now - released < self._repeat_gap:
-            return "repeat"
-        counted = self._counted_at.get(command)
-        if counted is not None and now - counted < self._cooldown:
-            return "cooldown"
-        self._counted_at[command] = now
-        if command in self._confirm_commands and not (self.pending == command and now < self.pending_until):
-            self.pending, self.pending_until = command, now + self._confirm_window
-            return "confirm"
-        self.pending = None
-        return "run"
-
-    def release(self, command: str, now: float) -> None:
-        self._released_at[command] = now
-
-    def expire(self, now: float) -> None:
-        if self.pending is not None and now >= self.pending_until:
-            self.pending = None
 
 
 class HotkeyService:
@@ -115,6 +69,7 @@ class HotkeyService:
         self._guard = HotkeyGuard(
             cooldown=cooldown, confirm_window=confirm_window, confirm_commands=confirm_commands
         )
+        self._confirm_window = confirm_window
         self._display = display
         self._listener: Any = None
         self._started = False
@@ -204,8 +159,8 @@ class HotkeyService:
             raise _Unavailable(f"X server did not answer within {_OPEN_TIMEOUT:g} s") from None
 
     # Called on the listener thread.
-    def _key_event(self, loop: asyncio.AbstractEventLoop, combo: str, pressed: bool) -> None:
-        _call_in_loop(loop, self._on_combo, self._bindings[combo], pressed, time.monotonic())
+    def _key_event(self, loop: asyncio.AbstractEventLoop, combo: str, pressed: bool, at: float) -> None:
+        _call_in_loop(loop, self._on_combo, self._bindings[combo], pressed, at)
 
     def _ended(self, loop: asyncio.AbstractEventLoop, listener: Any, reason: str) -> None:
         _call_in_loop(loop, self._on_listener_end, listener, reason)
@@ -219,6 +174,7 @@ class HotkeyService:
             return
         verdict = self._guard.press(command.name, at)
         if verdict == "run":
+            self._cancel_expiry()
             task = asyncio.get_running_loop().create_task(self._run(command))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -235,15 +191,14 @@ class HotkeyService:
             log.exception("hotkey command %s failed", command.name)
 
     def _schedule_expiry(self) -> None:
+        # The prompt is timed on the loop's clock, as X's cannot be read here; the guard
+        # still measures the second press against the first on X's.
         self._cancel_expiry()
-        delay = max(0.0, self._guard.pending_until - time.monotonic())
-        self._expiry = asyncio.get_running_loop().call_later(delay, self._expire)
+        self._expiry = asyncio.get_running_loop().call_later(self._confirm_window, self._expire)
 
     def _expire(self) -> None:
         self._expiry = None
-        self._guard.expire(time.monotonic())
-        if self._guard.pending is not None:  # the timer fired a hair early
-            self._schedule_expiry()
+        self._guard.cancel_confirm()
         self._sync_confirm()
 
     def _cancel_expiry(self) -> None:
@@ -256,7 +211,7 @@ class HotkeyService:
             return  # stopped on purpose
         self._listener = None
         self._cancel_expiry()
-        self._guard.pending = None
+        self._guard.cancel_confirm()
         self._report("error", reason)
 
     def _sync_confirm(self) -> None:
@@ -315,7 +270,7 @@ def x_key_names() -> dict[int, str]:
 
 def _open_listener(
     combos: Mapping[str, frozenset[str]],
-    on_key: Callable[[str, bool], None],
+    on_key: Callable[[str, bool, float], None],
     on_end: Callable[[Any, str], None],
 ) -> Any:
     """Connects to $DISPLAY and starts a ready listener; blocking, so run off the loop."""
@@ -327,22 +282,31 @@ def _open_listener(
         probe = Xlib.display.Display()
     except Exception as exc:  # Xlib raises unrelated types for a bad name, a refusal, a dead socket
         raise _Unavailable(f"cannot open display {os.environ.get('DISPLAY')}: {exc}") from None
+    # The probe stays connected until the listener holds its own connections: an X server
+    # that resets when its last client leaves (Xvfb's default) drops whoever connects then.
     try:
         if not probe.has_extension("RECORD"):
             raise _Unavailable(NO_RECORD)  # without it pynput's listener never becomes ready
+        keyboard = _import_keyboard()
+        listener = _listener_class(keyboard)(ComboMatcher(combos), x_key_names(), on_key, on_end)
+        listener.start()
+        listener.wait()
     finally:
         probe.close()
+    return listener
+
+
+def _import_keyboard() -> Any:
     try:
         from pynput import keyboard
     except ModuleNotFoundError:
         raise _Unavailable(_NO_PYNPUT) from None
     except ImportError as exc:
         raise _Unavailable(f"pynput failed to load: {str(exc).splitlines()[0]}") from None
-    matcher = ComboMatcher(combos)
-    listener = _listener_class(keyboard)(matcher, x_key_names(), on_key, on_end)
-    listener.start()
-    listener.wait()
-    return listener
+    # Other backends (PYNPUT_BACKEND) never call the X event hook below, nor carry X's times.
+    if keyboard.Listener.__module__ != "pynput.keyboard._xorg":
+        raise _Unavailable(NOT_XORG)
+    return keyboard
 
 
 def _listener_class(keyboard: Any) -> Any:
@@ -354,7 +318,7 @@ def _listener_class(keyboard: Any) -> Any:
             self,
             matcher: ComboMatcher,
             names: dict[int, str],
-            on_key: Callable[[str, bool], None],
+            on_key: Callable[[str, bool, float], None],
             on_end: Callable[[Any, str], None],
         ) -> None:
             super().__init__()
@@ -363,6 +327,7 @@ def _listener_class(keyboard: Any) -> Any:
             self._names = names
             self._on_key = on_key
             self._on_end = on_end
+            self._time = XEventTime()
 
         def _handle_message(self, display: Any, event: Any, injected: bool) -> None:
             # pynput's per-event hook in its X backend. Its own key translation follows
@@ -371,12 +336,14 @@ def _listener_class(keyboard: Any) -> Any:
             if injected:
                 return
             if event.type == Xlib.X.KeyPress:
+                at = self._time.seconds(event.time)
                 keysym = display.keycode_to_keysym(event.detail, 0)
                 for combo in self._matcher.press(event.detail, self._key_name(keysym)):
-                    self._on_key(combo, True)
+                    self._on_key(combo, True, at)
             elif event.type == Xlib.X.KeyRelease:
+                at = self._time.seconds(event.time)
                 for combo in self._matcher.release(event.detail):
-                    self._on_key(combo, False)
+                    self._on_key(combo, False, at)
 
         def _key_name(self, keysym: int) -> str:
             if keysym in self._names:
