@@ -93,3 +93,14 @@ async def client(
     app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
     async with TestClient(TestServer(app)) as c:
         yield c
+
+
+@pytest.fixture
+async def token_client(
+    make_config: Callable[..., Config], clock: FakeClock
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """A server whose commands need server.token "s3cret-token"."""
+    config = make_config(token="s3cret-token")
+    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
+    async with TestClient(TestServer(app)) as c:
+        yield c

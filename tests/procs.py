@@ -83,6 +83,14 @@ class ServerProcess:
         return self.log.read_text() if self.log.exists() else ""
 
 
+def serve_once(config: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`serve` expected to refuse and exit: its status and what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "overlay", "--config", str(config), "serve", *args],
+        capture_output=True, text=True, timeout=30, cwd=cwd or config.parent,
+    )
+
+
 def post(url: str, body: dict[str, Any], timeout: float = 5.0) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
         f"{url}/api/commands", data=json.dumps(body).encode(),

@@ -222,7 +222,6 @@ async def test_framing_oddities_over_raw_http(situation: str, framing: str, body
         assert svc.stored_rev() == after["rev"]
 
 
-
 @given(situation=situations, caller=callers, body=command_bodies())
 async def test_token_server_checks_host_origin_then_token_over_http(
     situation: str, caller: Caller, body: Any

@@ -19,14 +19,7 @@ from overlay.core.settings import Config
 from overlay.storage.store import Storage
 
 from .conftest import FakeClock
-from .procs import ServerProcess, free_port, post, write_config
-
-
-def serve(config: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "overlay", "--config", str(config), "serve", *args],
-        capture_output=True, text=True, timeout=30, cwd=cwd or config.parent,
-    )
+from .procs import ServerProcess, free_port, post, serve_once, write_config
 
 
 def test_a_second_service_on_the_same_file_refuses_and_names_the_first(tmp_path: Path) -> None:
@@ -40,7 +33,7 @@ def test_a_second_service_on_the_same_file_refuses_and_names_the_first(tmp_path:
         assert post(first.url, {"command": "start"})[0] == 200
         for db_arg, cwd in ((str(db), None), ("study-overlay.sqlite3", tmp_path),
                             ("elsewhere/alias.sqlite3", tmp_path)):
-            second = serve(config, "--port", str(free_port()), "--db", db_arg, cwd=cwd)
+            second = serve_once(config, "--port", str(free_port()), "--db", db_arg, cwd=cwd)
             assert second.returncode == 2, second.stdout + second.stderr
             assert "Traceback" not in second.stderr
             assert db_arg in second.stderr and first.url in second.stderr, second.stderr
@@ -142,14 +135,14 @@ async def test_a_file_restored_from_a_copy_is_taken_up(config: Config, clock: Fa
         source.close()
         backup.close()
         assert (await _command(client, {"command": "fail", "note": "after the backup"}))[0] == 200
-        for suffix in ("-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
         shutil.copy(db.with_name("backup.sqlite3"), db.with_name("copy.sqlite3"))
         os.replace(db.with_name("copy.sqlite3"), db)
         async with client.ws_connect("/ws") as ws:
             await ws.receive_json()
-            status, body = await _command(client, {"command": "fail", "note": "on the copy"})
-            assert status == 503 and "another file was put in place" in body["error"], body
+            await ws.send_json({"id": 7, "command": "fail", "note": "on the copy"})
+            reply = await ws.receive_json(timeout=5)  # the socket that asked hears why first
+            assert (reply["id"], reply["status"]) == (7, 503), reply
+            assert "another file was put in place" in reply["error"]
             # The rev went back: pages are told to start over, with a close frame.
             closing = await ws.receive()
             assert (closing.type, closing.data) == (WSMsgType.CLOSE, 1012), closing
@@ -159,3 +152,9 @@ async def test_a_file_restored_from_a_copy_is_taken_up(config: Config, clock: Fa
         assert status == 200 and body["rev"] == 2 and body["failures"]["session"] == 1
     finally:
         await client.close()
+    # The old file's journal was not applied to the copy, then or after the service stopped.
+    reopened = Storage(db, config.steps)
+    state, rev = reopened.load()
+    reopened.close()
+    assert rev == 2 and state.session is not None
+    assert [f.note for f in state.session.failures] == ["on the copy"]

@@ -293,16 +293,6 @@ async def test_the_dock_shows_a_hotkey_waiting_for_confirmation_and_restore(
     assert "can-restore" in shown.classes
 
 
-@pytest.fixture
-async def token_client(
-    make_config: Callable[..., Config], clock: FakeClock
-) -> Any:
-    config = make_config(token="s3cret-token")
-    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
-    async with TestClient(TestServer(app)) as c:
-        yield c
-
-
 async def test_the_dock_says_when_it_lacks_the_token(token_client: Client) -> None:
     _, html = await get_page(token_client, "/control")
     assert 'id="so-token-warning"' in html and "add\n<code>?token=…</code> to this dock" in html

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -280,14 +279,6 @@ async def test_a_change_that_cannot_be_saved_is_a_503_and_no_page_ever_sees_it(
     assert (shown["rev"], shown["failures"]["session"], shown["failures"]["last_note"]) == (2, 1, "kept")
     await page.close()
     await dock.close()
-
-
-@pytest.fixture
-async def token_client(make_config: Any, clock: FakeClock) -> AsyncIterator[Client]:
-    config: Config = make_config(token="s3cret-token")
-    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
-    async with TestClient(TestServer(app)) as c:
-        yield c
 
 
 async def test_token_is_required_for_commands_but_not_for_reading(token_client: Client) -> None:

@@ -109,7 +109,7 @@ def _note(note: Any) -> str:
     if not isinstance(note, str):
         raise BadCommand('"note" must be text')
     text: str = note.strip()
-    if not text.isascii():
+    if not text.isascii():  # the HTTP door refuses such bodies first; this holds for any door
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:

@@ -17,7 +17,10 @@ async def readable_errors(request: web.Request, handler: Handler) -> web.StreamR
         if exc.status < 400:
             raise
         if request.path.startswith("/api/"):
-            return error(exc.status, f"{exc.reason}: {request.method} {request.path[:80]}")
+            answer = error(exc.status, f"{exc.reason}: {request.method} {request.path[:80]}")
+            if "Allow" in exc.headers:  # a 405 says which methods would do
+                answer.headers["Allow"] = exc.headers["Allow"]
+            return answer
         if exc.status == 404 and request.method in ("GET", "HEAD"):
             # A browser source in OBS shows this: transparent, never a white "404: Not Found" box.
             return render(request, "not_found.html", status=404, path=request.path[:80])

@@ -38,13 +38,12 @@ Stage = Callable[[Change], None]
 
 
 class NotSaved(Exception):
-    """The commit failed (disk full, file gone); nothing changed. str() says why.
+    """The commit failed (disk full, file gone); nothing changed. str() says why."""
 
-    `reloaded`: the file had changed underneath, and the state now is what it holds."""
-
-    def __init__(self, message: str, *, reloaded: bool = False) -> None:
+    def __init__(self, message: str, *, reloaded: bool = False, went_back: bool = False) -> None:
         super().__init__(message)
-        self.reloaded = reloaded
+        self.reloaded = reloaded  # the file had changed underneath: the state is what it holds
+        self.went_back = went_back  # and its rev is lower than the one pages were shown
 
 
 @dataclass
@@ -86,7 +85,7 @@ class Dispatcher:
             try:
                 await self.storage.commit(rev, now, command, door, state, events)
             except FileChanged as exc:
-                raise self._take_up(command, exc) from None
+                raise await self._take_up(command, exc) from None
             except (sqlite3.Error, OSError, StorageError) as exc:
                 log.error("could not save %s: %s", command.name, exc)
                 raise NotSaved(f"could not save the change ({exc}); nothing changed") from None
@@ -104,14 +103,16 @@ class Dispatcher:
                     log.exception("stage %s failed on rev %d", name, rev)
             return change
 
-    def _take_up(self, command: core.Command, exc: FileChanged) -> NotSaved:
+    async def _take_up(self, command: core.Command, exc: FileChanged) -> NotSaved:
         """The file is the truth: read it back rather than refuse every command from now on."""
+        shown = self.rev
         try:
-            self.state, self.rev = self.storage.reload()
+            self.state, self.rev = await self.storage.reload()
         except StorageError as again:
             log.error("could not save %s: %s; %s", command.name, exc, again)
             return NotSaved(f"could not save the change ({exc}; {again}); nothing changed")
         log.warning("could not save %s: %s; took up what it holds now (rev %d)",
                     command.name, exc, self.rev)
         return NotSaved(f"could not save the change: {exc}. The service now shows what the file "
-                        f"holds (rev {self.rev}); send the command again", reloaded=True)
+                        f"holds (rev {self.rev}); send the command again",
+                        reloaded=True, went_back=self.rev < shown)

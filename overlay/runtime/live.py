@@ -7,6 +7,7 @@ can tell a new command from a status change and order both.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any
@@ -30,20 +31,22 @@ class Live:
             "hotkeys": {"state": "off", "reason": "not started", "confirm": None},
         }
         self.status_rev = 0
+        self._closing: asyncio.Future[None] | None = None
         dispatcher.stages.pages = self._on_change
         self.text = self.render(dispatcher.clock())
 
     async def dispatch(self, command: core.Command, door: str) -> Change:
         """Every door's way in. Raises core.Refused or NotSaved; nothing changed then."""
-        shown = self.dispatcher.rev
         try:
             return await self.dispatcher.dispatch(command, door)
         except NotSaved as exc:
-            if exc.reloaded and self.dispatcher.rev >= shown:
-                self.republish()
-            elif exc.reloaded:  # pages keep the higher rev they have: have them start over
+            if exc.went_back:  # pages keep the higher rev they have: have them start over
                 self.text = self.render(self.dispatcher.clock())
-                await self.hub.close_all(RELOADED, b"data file replaced")
+                # After this call's own answer is sent, so the socket that asked gets it.
+                self._closing = asyncio.ensure_future(
+                    self.hub.close_all(RELOADED, b"data file replaced"))
+            elif exc.reloaded:
+                self.republish()
             raise
 
     def snapshot(self, now: datetime) -> dict[str, Any]:

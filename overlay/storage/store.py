@@ -146,33 +146,49 @@ class Storage:
         except OSError as exc:
             raise StorageError(f"{path}: cannot lock it ({exc.strerror})") from None
         try:
-            self._db, self._identity = _open(path, [st.id for st in steps]), _identity(path)
+            self._db: sqlite3.Connection | None = _open(path, [st.id for st in steps])
+            self._identity = _identity(path)
         except BaseException:
             self.lock.release()
             raise
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage")
 
     def load(self) -> tuple[core.State, int]:
-        row = self._db.execute("SELECT rev, data FROM state WHERE id = 1").fetchone()
-        if row is None:
-            return core.State(), 0
-        return core.fit_steps(state_from_db(self._db, row[1]), len(self.steps)), int(row[0])
+        return _load(self._connection(), len(self.steps))
 
-    def reload(self) -> tuple[core.State, int]:
-        """Open the file at our path afresh and read what it holds now (after FileChanged).
+    async def reload(self) -> tuple[core.State, int]:
+        """After FileChanged: let go of the file we had, then read what the path holds now."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._reload)
 
-        Raises StorageError, still on the old connection, if the file there cannot be used."""
-        db = _open(self.path, [st.id for st in self.steps])
-        old, self._db = self._db, db
+    def _reload(self) -> tuple[core.State, int]:
+        if self._db is not None:
+            # The old file's WAL is named after the path: emptied first, it cannot be applied
+            # to the file now there (SQLite would, on the next open).
+            busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                raise StorageError(f"{self.path} was replaced, and another program still reads the "
+                                   "old one; try again once it is done, or restart the service")
+            self._db.close()
+            self._db = None  # until a file at the path can be opened
         try:
-            state_rev = self.load()
-        except (StorageError, sqlite3.Error, ValueError, KeyError, TypeError) as exc:
-            self._db = old
+            db = _open(self.path, [st.id for st in self.steps])
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"{self.path}: cannot open it ({exc})") from None
+        try:
+            state_rev = _load(db, len(self.steps))
+        except Exception as exc:
             db.close()
             raise StorageError(f"{self.path}: cannot read its state ({exc})") from None
-        old.close()
-        self._identity = _identity(self.path)
+        self._db, self._identity = db, _identity(self.path)
         return state_rev
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise FileChanged(f"{self.path} was replaced and could not be opened since")
+        return self._db
 
     async def commit(
         self, rev: int, now: datetime, command: core.Command, door: str,
@@ -187,7 +203,7 @@ class Storage:
         self, rev: int, now: datetime, command: core.Command, door: str,
         state: core.State, events: tuple[core.Event, ...],
     ) -> None:
-        db = self._db
+        db = self._connection()
         with db:  # isolation_level=None: the transaction must be opened by hand
             db.execute("BEGIN IMMEDIATE")
             self._check_unchanged(rev - 1)
@@ -220,7 +236,7 @@ class Storage:
             ) from None
         if not same_file:
             raise FileChanged(f"another file was put in place of {self.path}")
-        row = self._db.execute("SELECT rev FROM state WHERE id = 1").fetchone()
+        row = self._connection().execute("SELECT rev FROM state WHERE id = 1").fetchone()
         if (row[0] if row else 0) != rev:
             raise FileChanged(f"another program wrote to {self.path} (rev {row[0] if row else 0}, "
                               f"this service had {rev})")
@@ -228,7 +244,7 @@ class Storage:
     def _save_session(self, s: core.Session, reset_at: datetime | None) -> None:
         """One sessions row; `reset_at` marks an active session a reset put aside."""
         ended = reset_at or s.finished_at
-        self._db.execute(
+        self._connection().execute(
             "INSERT INTO sessions (number, started_at, ended_at, outcome, data) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(number) DO UPDATE SET "
             "ended_at = excluded.ended_at, outcome = excluded.outcome, data = excluded.data",
@@ -240,13 +256,13 @@ class Storage:
         s = state.session
         if isinstance(event, core.FailureLogged) and s is not None:
             f = event.failure
-            self._db.execute(
+            self._connection().execute(
                 "INSERT INTO failures (session, seq, at, step_index, step_id, note) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (s.number, event.count, _t(f.at), f.step, self._step_id(f.step), f.note),
             )
         elif isinstance(event, core.FailureRemoved) and s is not None:
-            self._db.execute(
+            self._connection().execute(
                 "DELETE FROM failures WHERE session = ? AND seq = ?",
                 (s.number, len(s.failures) + 1),
             )
@@ -256,8 +272,16 @@ class Storage:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
         self.lock.release()  # after SQLite lets go of the file
+
+
+def _load(db: sqlite3.Connection, step_count: int) -> tuple[core.State, int]:
+    row = db.execute("SELECT rev, data FROM state WHERE id = 1").fetchone()
+    if row is None:
+        return core.State(), 0
+    return core.fit_steps(state_from_db(db, row[1]), step_count), int(row[0])
 
 
 def _identity(path: Path) -> tuple[int, int]:

@@ -31,7 +31,9 @@ def target_from(config_path: str, url: str | None, missing: str | None = None) -
     if missing is None:
         config = load_config(config_path)
         return Target((url or config.server.base_url).rstrip("/"), config.server.token)
-    url = (url or f"http://127.0.0.1:{DEFAULT_PORT}").rstrip("/")
+    if url:
+        return Target(url.rstrip("/"), "")
+    url = f"http://127.0.0.1:{DEFAULT_PORT}"
     return Target(url, "", f"{missing}; name one with --config FILE, or the address with --url")
 
 

@@ -30,6 +30,11 @@ def no_config() -> str:
     return f"no config file found (looked for {here} here and {user})"
 
 
+def _no_config(args: argparse.Namespace) -> bool:
+    """None was named and none was found: the defaults apply."""
+    return not args.config_given and not Path(args.config).exists()
+
+
 def find_config(named: str | None) -> str:
     """--config, else $STUDY_OVERLAY_CONFIG, else the first of config_places() that exists."""
     named = named or os.environ.get("STUDY_OVERLAY_CONFIG")
@@ -95,12 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.cmd == "check-config" and args.path:
         args.config = args.path
-    args.config_given = args.config is not None
+    args.config_given = args.config is not None or bool(os.environ.get("STUDY_OVERLAY_CONFIG"))
     args.config = find_config(args.config)
     try:
         return _run(args)
     except ConfigError as exc:  # every command: one line naming the key, status 2
-        if not args.config_given and not Path(args.config).exists():
+        if _no_config(args):
             db = ", or the database with --db FILE" if args.cmd == "export" else ""
             print(f"config error: {no_config()}; name one with --config FILE{db}", file=sys.stderr)
         else:
@@ -146,7 +151,7 @@ def _export(args: argparse.Namespace) -> int:
     from ...storage.store import StorageError
     from . import export
 
-    if args.db is not None and not args.config_given and not Path(args.config).exists():
+    if args.db is not None and _no_config(args):
         config = Config(steps=())  # the file alone: steps by number, times in local time
     else:
         config = load_config(args.config)
@@ -181,8 +186,7 @@ def _export(args: argparse.Namespace) -> int:
 def _client(args: argparse.Namespace) -> int:
     from . import client
 
-    found = args.config_given or Path(args.config).exists()
-    target = client.target_from(args.config, args.url, None if found else no_config())
+    target = client.target_from(args.config, args.url, no_config() if _no_config(args) else None)
     body: dict[str, Any] | None
     if args.cmd == "status":
         body = None
@@ -200,8 +204,9 @@ def _client(args: argparse.Namespace) -> int:
         return 2
     if status != 200:
         print(f"{args.cmd}: refused: {data.get('error', status)}", file=sys.stderr)
-        if status == 401 and target.note:
-            print(f"study-overlay: {target.note}", file=sys.stderr)
+        if status == 401 and _no_config(args):
+            print(f"study-overlay: {no_config()}, so no token was sent; name it with --config FILE",
+                  file=sys.stderr)
         return 1
     if args.cmd == "status" and args.json:
         print(json.dumps(data, indent=2))

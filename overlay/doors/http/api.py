@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -98,7 +99,7 @@ async def post_command(request: web.Request) -> web.Response:
         request.content.feed_eof()
         return answer
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark is allowed, and dropped
     except UnicodeDecodeError:
         return error(400, 'body is not UTF-8 text; send JSON like {"command": "next"}')
     data, problem = _json(text)
@@ -132,7 +133,10 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                     log.exception("websocket message failed")
                     reply = {"type": "result", "ok": False, "status": 500,
                              "error": "the service failed on this message; see its log"}
-            await ws.send_str(json.dumps(reply))
+            if ws.closed:  # closed by the server meanwhile (the data file was replaced)
+                break
+            with contextlib.suppress(ConnectionError):
+                await ws.send_str(json.dumps(reply))
     return ws
 
 
