@@ -105,6 +105,42 @@ def test_goto_jumps_to_a_step() -> None:
     assert state.session is not None and state.session.step == 2
 
 
+def test_a_step_jumped_over_is_skipped_not_done() -> None:
+    state = run((0, core.Start()), (4, core.Goto(2)))
+    assert state.session is not None and core.skipped(state.session) == {1}
+    assert state.session.step_times[1] == timedelta(0)
+
+
+def test_going_back_to_a_skipped_step_makes_it_a_step_like_any_other() -> None:
+    state = run((0, core.Start()), (4, core.Goto(2)), (5, core.Prev()), (9, core.Next()))
+    assert state.session is not None and core.skipped(state.session) == frozenset()
+
+
+def test_a_step_before_the_current_one_is_not_skipped_until_passed() -> None:
+    state = run((0, core.Start()), (1, core.Goto(2)), (2, core.Goto(0)))
+    assert state.session is not None and core.skipped(state.session) == frozenset()  # 2 is ahead
+
+
+def test_finishing_early_skips_the_steps_never_reached() -> None:
+    state = run((0, core.Start()), (5, core.Finish()))
+    assert state.session is not None and core.skipped(state.session) == {1, 2}
+    state = run((0, core.Start()), (5, core.Next()), (6, core.Next()), (7, core.Next()))
+    assert state.session is not None and core.session_phase(state.session) == "finished"
+    assert core.skipped(state.session) == frozenset()
+
+
+def test_follow_marks_the_steps_it_jumps_over_as_skipped() -> None:
+    state = run((0, core.Start()), (1, core.Pause()), (3, core.Follow(2)))
+    assert state.session is not None and core.skipped(state.session) == {1}
+
+
+def test_a_routine_that_lost_steps_keeps_what_was_visited() -> None:
+    state = run((0, core.Start()), (1, core.Goto(2)))
+    fitted = core.fit_steps(state, 2)  # step 3 is gone: the session stands on the new last one
+    assert fitted.session is not None and fitted.session.step == 1
+    assert fitted.session.visited == {0, 1} and core.skipped(fitted.session) == frozenset()
+
+
 def test_goto_the_current_step_or_beyond_the_routine_is_refused() -> None:
     state = run((0, core.Start()))
     with pytest.raises(core.AlreadyOnStep):

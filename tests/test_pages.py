@@ -168,6 +168,25 @@ async def test_every_overlay_paints_the_state_from_the_page_alone(
 
 
 @pytest.mark.chromium
+async def test_a_skipped_step_is_an_empty_pip_not_a_done_one(
+    client: Client, clock: FakeClock, chromium: Browser
+) -> None:
+    for body in ({"command": "start"}, {"command": "goto", "step": 3}):
+        assert (await client.post("/api/commands", json=body)).status == 200
+    page = await chromium.new_page()
+    await page.route_web_socket("**/ws", lambda ws: None)
+    await page.goto(str(client.make_url("/overlay/step")))
+    await page.wait_for_function("document.documentElement.classList.contains('is-painted')")
+    pips = await page.evaluate("""() => Array.from(document.querySelectorAll('.so-pip'), (li) =>
+        [li.className, getComputedStyle(li).backgroundColor, li.title])""")
+    await page.close()
+    assert [p[0] for p in pips] == ["so-pip is-done", "so-pip is-skipped", "so-pip is-current"]
+    done, skipped, _ = (p[1] for p in pips)
+    assert skipped == "rgba(0, 0, 0, 0)" and done != skipped  # never the colour of done
+    assert pips[1][2] == "Watch the lecture (skipped)"
+
+
+@pytest.mark.chromium
 async def test_without_its_script_an_overlay_shows_nothing_rather_than_empty_fields(
     client: Client, clock: FakeClock, chromium: Browser
 ) -> None:

@@ -30,6 +30,7 @@ class Session:
     finished_at: datetime | None = None
     failures: tuple[Failure, ...] = ()
     pauses: int = 0
+    visited: frozenset[int] = frozenset({0})  # steps that have been current at some point
 
     @property
     def active(self) -> bool:
@@ -75,6 +76,12 @@ def session_elapsed(s: Session, now: datetime) -> timedelta:
     return sum(s.step_times, ZERO) + _running_part(s, now)
 
 
+def skipped(s: Session) -> frozenset[int]:
+    """Steps passed over without ever being current: behind the current one, or any once finished."""
+    behind = len(s.step_times) if s.finished_at is not None else s.step
+    return frozenset(i for i in range(behind) if i not in s.visited)
+
+
 def total_failures(state: State) -> int:
     return state.failures_before + (len(state.session.failures) if state.session else 0)
 
@@ -96,7 +103,9 @@ def _fit(s: Session | None, count: int) -> Session | None:
     overflow = sum(s.step_times[count:], ZERO)
     times = (*times[:-1], times[-1] + overflow)
     failures = tuple(replace(f, step=min(f.step, count - 1)) for f in s.failures)
-    return replace(s, step_times=times, step=min(s.step, count - 1), failures=failures)
+    step = min(s.step, count - 1)
+    visited = frozenset(i for i in s.visited if i < count) | {step}
+    return replace(s, step_times=times, step=step, failures=failures, visited=visited)
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -450,7 +459,7 @@ def _bank(s: Session, now: datetime) -> Session:
 
 
 def _move(s: Session, target: int, now: datetime) -> Session:
-    return replace(_bank(s, now), step=target)
+    return replace(_bank(s, now), step=target, visited=s.visited | {target})
 
 
 def _finish(

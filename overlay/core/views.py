@@ -30,11 +30,14 @@ def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict
     step_cfg = config.steps[current]
     step_elapsed = core.step_elapsed(s, now) if s else timedelta(0)
     steps = []
+    passed_over = core.skipped(s) if s else frozenset()
     for i, st in enumerate(config.steps):
         if s is None:
             where = "todo"
         elif i == current and phase != "finished":
             where = "current"
+        elif i in passed_over:
+            where = "skipped"
         else:
             where = "done" if (i < current or phase == "finished") else "todo"
         steps.append({

@@ -50,6 +50,7 @@ def _summary(row: tuple[Any, ...], config: Config, now: datetime) -> dict[str, A
     if outcome == "reset" and ended_at:
         now = datetime.fromisoformat(ended_at)  # a reset session's clock stopped at the reset
     steps = []
+    passed_over = core.skipped(s)
     for i in range(len(s.step_times)):
         cfg = config.steps[i] if i < len(config.steps) else None
         steps.append({
@@ -58,6 +59,7 @@ def _summary(row: tuple[Any, ...], config: Config, now: datetime) -> dict[str, A
             "title": cfg.title if cfg else f"Step {i + 1}",
             "target_s": seconds(cfg.target) if cfg else None,
             "elapsed_s": seconds(core.step_elapsed(s, now, i)),
+            "skipped": i in passed_over,
         })
     return {
         "number": number,

@@ -57,6 +57,7 @@ def session_to_dict(s: core.Session) -> dict[str, Any]:
         "paused_at": _t(s.paused_at),
         "finished_at": _t(s.finished_at),
         "pauses": s.pauses,
+        "visited": sorted(s.visited),
     }
 
 
@@ -73,6 +74,8 @@ def session_from_dict(d: dict[str, Any], failures: tuple[core.Failure, ...] = ()
         finished_at=_dt(d["finished_at"]),
         failures=failures,
         pauses=d["pauses"],
+        # Written before steps could be skipped: every step counts as visited.
+        visited=frozenset(d.get("visited", range(len(d["step_times_us"])))),
     )
 
 

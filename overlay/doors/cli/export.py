@@ -48,7 +48,8 @@ def to_markdown(detail: dict[str, Any], tz: tzinfo | None) -> str:
         "|---|---|---|",
     ]
     for st in detail["steps"]:
-        lines.append(f"| {st['title']} | {clock(st['elapsed_s'])} | {clock(st['target_s'])} |")
+        time = "skipped" if st.get("skipped") else clock(st["elapsed_s"])
+        lines.append(f"| {st['title']} | {time} | {clock(st['target_s'])} |")
     lines += ["", "## Failures by step", ""]
     by_step: dict[str, list[dict[str, Any]]] = {}
     for f in detail["failure_log"]:

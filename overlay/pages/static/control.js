@@ -166,6 +166,7 @@ const render = (s) => {
       button.dataset.command = "goto";
       button.dataset.step = st.id;
       const li = el("li", "is-" + st.state);
+      if (st.state === "skipped") button.title = "skipped: jumped over without being done";
       li.append(button);
       return li;
     }));

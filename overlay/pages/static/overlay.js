@@ -117,7 +117,8 @@ const pips = (s) => {
     s.steps.forEach((st, i) => {
       const li = ol.children[i], cls = "so-pip is-" + st.state;
       if (li.className !== cls) li.className = cls;
-      if (li.title !== st.title) li.title = st.title;
+      const title = st.state === "skipped" ? st.title + " (skipped)" : st.title;
+      if (li.title !== title) li.title = title;
     });
   }
 };
