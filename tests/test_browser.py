@@ -294,7 +294,10 @@ def expect_text(page: Page, selector: str, text: str) -> None:
 
 def test_a_refused_command_shows_its_reason(server: ServerProcess, page: Page) -> None:
     dock(page, server)
-    page.get_by_role("button", name="Prev").click()
+    prev = page.get_by_role("button", name="Prev")
+    assert prev.is_disabled()
+    assert prev.get_attribute("title") == "not now: no session is running; start one first"
+    page.keyboard.press("p")  # a key still asks, and shows why not
     expect_text(page, "#so-result", "prev refused: no session is running; start one first (NoActiveSession)")
     page.keyboard.press("s")
     wait_field(page, "phase", "running")
@@ -309,6 +312,38 @@ def test_a_refused_command_shows_its_reason(server: ServerProcess, page: Page) -
     page.get_by_role("button", name="Restore the reset session").click()
     wait_field(page, "phase", "running")
     assert not page.get_by_role("button", name="Restore the reset session").is_visible()
+
+
+def test_the_dock_disables_what_cannot_be_done_now_and_marks_the_likely_next(
+    server: ServerProcess, page: Page
+) -> None:
+    dock(page, server)
+
+    def shown() -> tuple[set[str], str]:
+        state = page.evaluate("""() => Array.from(document.querySelectorAll('.buttons button, .fail-btn'))
+            .filter((b) => b.offsetParent !== null)
+            .map((b) => [b.dataset.command, b.disabled, b.classList.contains('main')])""")
+        return {c for c, off, _ in state if off}, next(c for c, _, main in state if main)
+
+    disabled, main = shown()
+    assert main == "start" and "start" not in disabled
+    assert {"next", "prev", "pause", "finish", "reset", "fail"} <= disabled
+    page.get_by_role("button", name="Start").click()
+    wait_field(page, "phase", "running")
+    page.wait_for_function("!document.querySelector('[data-command=next]').disabled")
+    disabled, main = shown()
+    assert main == "next" and "start" in disabled and "prev" in disabled
+    assert not {"next", "pause", "finish", "reset", "fail"} & disabled
+    page.keyboard.press(" ")
+    wait_field(page, "phase", "paused")
+    page.wait_for_function("document.querySelector('[data-command=resume]').classList.contains('main')")
+    page.set_viewport_size({"width": 300, "height": 800})  # a narrow OBS dock
+    room, needed = page.locator("#so-note").evaluate("""(el) => {
+        const cs = getComputedStyle(el), ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = cs.font;
+        return [el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight),
+                ctx.measureText(el.placeholder).width]; }""")
+    assert needed <= room, (needed, room)  # the hint is not cut
 
 
 def test_the_dock_passes_its_token_and_says_when_it_has_none(tmp_path: Path, page: Page) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import commands
 from . import session as core
 from .pacing import pacing
 from .settings import Config
@@ -89,7 +90,20 @@ def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict
         "goal": pacing(config.goal, config.deadline, len(state.units), state.first_started, now),
         "review": _review(state, config) if step_cfg.reviews_previous else None,
         "can_restore": state.discarded is not None and s is None,
+        "refused": refused(state, now, len(config.steps)),
     }
+
+
+def refused(state: core.State, now: datetime, step_count: int) -> dict[str, str]:
+    """Each command with no argument the core would refuse now, with its reason: the dock
+    disables those buttons and says why, with the same words the refusal would use."""
+    out = {}
+    for name in commands.BINDABLE:
+        try:
+            core.apply(state, commands.simple(name), now, step_count)
+        except core.Refused as refusal:
+            out[name] = str(refusal)
+    return out
 
 
 def _review(state: core.State, config: Config) -> dict[str, Any] | None:

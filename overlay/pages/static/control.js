@@ -155,8 +155,24 @@ const renderLog = (s) => {
   shownLog = keys;
 };
 
+// What the core would refuse now is disabled, with the refusal's own words on hover; the
+// likely next action is the main button.
+const MAIN = { idle: "start", running: "next", paused: "resume", finished: "start" };
+const buttons = Array.from(document.querySelectorAll("button[data-command]")).filter((b) => !b.closest("#so-steps"));
+const controls = (s) => {
+  const refused = s.refused || {};
+  for (const b of buttons) {
+    const why = refused[b.dataset.command];
+    if (b.dataset.hint === undefined) b.dataset.hint = b.title;
+    b.disabled = Boolean(why) && b !== armed;
+    b.title = why ? "not now: " + why : b.dataset.hint;
+    b.classList.toggle("main", b.dataset.command === MAIN[s.phase]);
+  }
+};
+
 let shownSteps = null;
 const render = (s) => {
+  controls(s);
   const key = s.steps.map((st) => st.id + " " + st.state).join("|");
   if (key !== shownSteps) {
     shownSteps = key;
