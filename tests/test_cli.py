@@ -57,6 +57,10 @@ def test_fail_goto_and_status(server: ServerProcess) -> None:
     assert done.returncode == 0 and json.loads(done.stdout)["step"]["id"] == "project"
     done = cli(server.config, "status")
     assert "step 6/6 One project" in done.stdout
+    # The deadline in the words the bar and /history use ("90 days left", not "90.7 days left").
+    deadline = server.state()["deadline"]
+    assert deadline["left_s"] > 2 * 86400  # the shipped config's deadline is months away
+    assert done.stdout.rstrip().endswith(f"{deadline['label']}: {int(deadline['left_s'] // 86400)} days left")
 
 
 def test_a_refused_command_exits_1_with_the_reason(server: ServerProcess) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...config import load_config
+from ...core.display import days_text
 from ...core.display import hms as clock
 from ...core.settings import DEFAULT_PORT
 
@@ -88,8 +89,6 @@ def summary(snap: dict[str, Any], command: str) -> str:
         parts.append(f"session {clock(session.get('elapsed_s'))}")
     parts.append(f"failures {fails.get('session', 0)} (total {fails.get('total', 0)})")
     deadline = snap.get("deadline")
-    if deadline:
-        days = abs(deadline["left_s"]) / 86400
-        when = f"{days:.1f} days {'past' if deadline['passed'] else 'left'}"
-        parts.append(f"{deadline['label']}: {when}")
+    if deadline:  # worded as on the bar and in /history: "90 days left"
+        parts.append(f"{deadline['label']}: {days_text(deadline['left_s'])}")
     return " · ".join(parts)
