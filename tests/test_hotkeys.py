@@ -242,16 +242,21 @@ async def test_the_other_ctrl_going_down_while_held_fires_nothing_more(xserver: 
     assert rec.submitted == ["next", "prev"]
 
 
-@xvfb
-async def test_repeat_as_release_press_pairs_fires_once(xserver: Xvfb, started: Start) -> None:
-    # What a server with non-detectable auto-repeat sends, spaced wider than the cooldown.
-    _, rec = await started()
+async def hold_next_with_repeat_pairs(xserver: Xvfb, rec: Any) -> None:
+    """Hold "next" while X sends two release/press pairs 0.6 s apart; then "prev" once."""
     combo = combo_of("next")
     pair = ["sleep", "0.6", "keyup", "--delay", "0", "n", "keydown", "--delay", "0", "n"]
     await press(xserver, "keydown", combo, *pair, *pair, "sleep", "0.1", "keyup", combo)
     await press(xserver, "key", combo_of("prev"))
     await until(lambda: "prev" in rec.submitted, "prev")
     assert rec.submitted == ["next", "prev"]
+
+
+@xvfb
+async def test_repeat_as_release_press_pairs_fires_once(xserver: Xvfb, started: Start) -> None:
+    # What a server with non-detectable auto-repeat sends, spaced wider than the cooldown.
+    _, rec = await started()
+    await hold_next_with_repeat_pairs(xserver, rec)
 
 
 @xvfb
@@ -272,12 +277,7 @@ async def test_repeat_pairs_fire_once_when_the_listener_thread_lags(
 
     monkeypatch.setattr(hotkeys, "_open_listener", lagging)
     _, rec = await started()
-    combo = combo_of("next")
-    pair = ["sleep", "0.6", "keyup", "--delay", "0", "n", "keydown", "--delay", "0", "n"]
-    await press(xserver, "keydown", combo, *pair, *pair, "sleep", "0.1", "keyup", combo)
-    await press(xserver, "key", combo_of("prev"))
-    await until(lambda: "prev" in rec.submitted, "prev")
-    assert rec.submitted == ["next", "prev"]
+    await hold_next_with_repeat_pairs(xserver, rec)
 
 
 @xvfb

@@ -15,6 +15,7 @@ from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
 from overlay.app import build_app
+from overlay.core.session import State
 from overlay.core.settings import Config
 from overlay.storage.store import Storage
 
@@ -74,6 +75,15 @@ async def _client(config: Config, clock: FakeClock) -> TestClient[Any, Any]:
     return client
 
 
+def on_disk(config: Config) -> tuple[State, int]:
+    """The state and rev the file holds, read as the next start would."""
+    storage = Storage(config.storage_path, config.steps)
+    try:
+        return storage.load()
+    finally:
+        storage.close()
+
+
 async def _command(client: TestClient[Any, Any], body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     answer = await client.post("/api/commands", json=body)
     return answer.status, await answer.json()
@@ -119,9 +129,7 @@ async def test_a_file_moved_away_refuses_commands_until_it_is_back(
         assert status == 200 and body["rev"] == 2 and body["failures"]["session"] == 1
     finally:
         await client.close()
-    reopened = Storage(db, config.steps)
-    state, rev = reopened.load()
-    reopened.close()
+    state, rev = on_disk(config)
     assert rev == 2 and state.session is not None and state.session.failures[0].note == "back"
 
 
@@ -153,8 +161,6 @@ async def test_a_file_restored_from_a_copy_is_taken_up(config: Config, clock: Fa
     finally:
         await client.close()
     # The old file's journal was not applied to the copy, then or after the service stopped.
-    reopened = Storage(db, config.steps)
-    state, rev = reopened.load()
-    reopened.close()
+    state, rev = on_disk(config)
     assert rev == 2 and state.session is not None
     assert [f.note for f in state.session.failures] == ["on the copy"]
