@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench screenshots assets clean
+.PHONY: run test lint bench screenshots assets messages clean
 
 # `make run` installs what the service needs; the test and lint tools come with `make test`.
 $(RUN_STAMP): pyproject.toml
@@ -44,3 +44,18 @@ clean:
 
 assets: $(STAMP)
 	$(BIN)/python scripts/compress_static.py
+
+# After changing a user-facing text: extract every message into the template and merge it into
+# each language's catalog (new ones come untranslated; tests/test_i18n.py says which are missing).
+LOCALES := overlay/i18n/locales
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F overlay/i18n/babel.cfg -k lang -k n:1,2 --no-wrap --sort-by-file \
+		--project study-overlay --copyright-holder study-overlay --omit-header -o $(LOCALES)/messages.pot .
+	for code in it es; do \
+		if [ -f $(LOCALES)/$$code/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel -q update --no-wrap --no-fuzzy-matching --ignore-obsolete -l $$code \
+				-i $(LOCALES)/messages.pot -d $(LOCALES); \
+		else \
+			$(BIN)/pybabel -q init --no-wrap -l $$code -i $(LOCALES)/messages.pot -d $(LOCALES); \
+		fi; \
+	done

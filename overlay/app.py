@@ -24,6 +24,7 @@ from .core.settings import Config, ServerConfig, is_loopback_host
 from .doors.hotkeys.door import hotkey_service
 from .doors.http import api
 from .doors.obs.door import ObsDoor
+from .i18n import N_, Said, language
 from .pages import errors, history, overlays
 from .runtime.dispatcher import Dispatcher, utc_now
 from .runtime.hub import Hub
@@ -74,8 +75,8 @@ def build_app(
 def _hotkeys(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         if not live.config.hotkeys.enabled:
-            live.set_status("hotkeys", {"state": "off", "reason": "hotkeys.enabled is false",
-                                        "confirm": None})
+            off = Said(N_("hotkeys.enabled is false"))
+            live.set_status("hotkeys", {"state": "off", "reason": off, "words": off.words(), "confirm": None})
             yield
             return
         service = hotkey_service(live)
@@ -173,10 +174,11 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
         return 2
     base = config.server.base_url
     token = f"?token={config.server.token}" if config.server.token else ""
-    lines = [f"study-overlay serving on {base} (data: {config.storage_path})",
-             f"start page:    {base}/", "OBS browser sources (read-only):"]
+    lang = language(config.language)
+    lines = [lang("study-overlay serving on %(url)s (data: %(path)s)", url=base, path=config.storage_path),
+             lang("start page:") + f" {base}/", lang("OBS browser sources (read-only):")]
     lines += [f"  {base}/overlay/{name}" for name in overlays.OVERLAYS]
-    lines += [f"control dock:  {base}/control{token}", f"state (JSON):  {base}/api/state"]
+    lines += [lang("control dock:") + f" {base}/control{token}", lang("state (JSON):") + f" {base}/api/state"]
     try:
         web.run_app(
             app, host=config.server.host, port=config.server.port,

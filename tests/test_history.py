@@ -19,11 +19,14 @@ from overlay.config import Config, Deadline, Goal, parse_config
 from overlay.core import session as core
 from overlay.core.pacing import pacing
 from overlay.doors.cli import export
+from overlay.i18n import language, texts
 from overlay.runtime.dispatcher import Dispatcher
 from overlay.storage import history
 from overlay.storage.store import Storage
 
 from .conftest import ROUTINE, FakeClock
+
+EN = language("en")
 
 NY = ZoneInfo("America/New_York")
 ROUTINE_NY = ROUTINE.replace(
@@ -103,7 +106,7 @@ async def test_exports_parse_back(ny_config: Config) -> None:
     assert [r["note"] for r in rows] == ["sign error", "forgot the chain rule", "late-night off-by-one"]
     assert rows[2]["at"].startswith("2026-11-20T23:30:00-0500")
     assert json.loads(export.to_json(detail))["failure_log"][0]["step_id"] == "review"
-    md = export.to_markdown(detail, NY)
+    md = export.to_markdown(detail, NY, EN)
     for note in ("sign error", "forgot the chain rule", "late-night off-by-one"):
         assert note in md
     assert "### Watch the lecture\n\n- 19:00 forgot the chain rule\n- 23:30 late-night off-by-one" in md
@@ -175,40 +178,43 @@ def test_pacing_needed_and_on_track() -> None:
     p = pacing(GOAL, DEADLINE, 3, T, T + timedelta(days=10))
     assert p is not None
     assert (p["left"], p["days_left"]) == (5, 20)
-    assert p["needed_text"] == "1 lesson every 4 days"
+    assert texts.needed(EN, p) == "1 lesson every 4 days"
     assert p["pace_per_day"] == 0.3 and p["on_track"] is True
-    assert p["summary"] == "5 lessons left in 20 days: 1 lesson every 4 days"
+    assert texts.goal_summary(EN, p) == "5 lessons left in 20 days: 1 lesson every 4 days"
 
 
 def test_pacing_behind() -> None:
     # 20 days in, 1 done: 7 left in 10 days is one every 1.43 days; pace 0.05/day projects 1.5 < 8.
     p = pacing(GOAL, DEADLINE, 1, T, T + timedelta(days=20))
     assert p is not None
-    assert p["needed_text"] == "1 lesson every 1.4 days"
+    assert texts.needed(EN, p) == "1 lesson every 1.4 days"
     assert p["on_track"] is False
-    assert p["pace_text"] == "so far 1 lesson every 20 days"
+    assert texts.pace_so_far(EN, p) == "so far 1 lesson every 20 days"
     # 27 days in, still 1 done: 7 left in 3 days is 2.33 a day.
     late = pacing(GOAL, DEADLINE, 1, T, T + timedelta(days=27))
-    assert late is not None and late["needed_text"] == "2.3 lessons a day"
+    assert late is not None and texts.needed(EN, late) == "2.3 lessons a day"
     one = pacing(GOAL, DEADLINE, 3, T, T + timedelta(days=25.04))  # 5 left in 4.96 days
-    assert one is not None and one["needed_text"] == "1 lesson a day"
+    assert one is not None and texts.needed(EN, one) == "1 lesson a day"
 
 
 def test_pacing_one_every_three_and_a_half_days() -> None:
     p = pacing(GOAL, DEADLINE, 4, T, T + timedelta(days=16))
-    assert p is not None and p["needed_text"] == "1 lesson every 3.5 days"
+    assert p is not None and texts.needed(EN, p) == "1 lesson every 3.5 days"
 
 
 def test_pacing_after_the_deadline() -> None:
     p = pacing(GOAL, DEADLINE, 6, T, T + timedelta(days=33))
     assert p is not None
     assert p["passed"] is True and p["on_track"] is False
-    assert p["summary"] == "deadline passed 3 days ago; 6 of 8 lessons done"
+    assert texts.goal_summary(EN, p) == "deadline passed 3 days ago; 6 of 8 lessons done"
 
 
 def test_pacing_goal_reached_and_too_early() -> None:
     done = pacing(GOAL, DEADLINE, 8, T, T + timedelta(days=5))
-    assert done is not None and done["needed_text"] == "goal reached" and done["on_track"] is True
+    assert done is not None and texts.needed(EN, done) == "goal reached" and done["on_track"] is True
     early = pacing(GOAL, DEADLINE, 0, T, T + timedelta(hours=3))
     assert early is not None and early["on_track"] is None
+    assert texts.pace_so_far(EN, early) == "pace: too early to tell"
+    idle = pacing(GOAL, DEADLINE, 0, T, T + timedelta(days=3))
+    assert idle is not None and texts.pace_so_far(EN, idle) == "no lessons done yet"
     assert pacing(None, DEADLINE, 0, T, T) is None

@@ -26,6 +26,7 @@ from overlay.doors.hotkeys.listener import (
     HotkeyStatus,
     x_key_names,
 )
+from overlay.i18n import Said
 
 from .conftest import require_real
 from .xvfb import Xvfb
@@ -35,7 +36,12 @@ CONFIRM = frozenset({"reset", "finish"})
 
 def test_status_to_dict() -> None:
     status = HotkeyStatus("active", "listening on :1", "reset")
-    assert status.to_dict() == {"state": "active", "reason": "listening on :1", "confirm": "reset"}
+    assert status.to_dict() == {
+        "state": "active", "reason": "listening on :1", "words": None, "confirm": "reset"}
+    # A reason we word ourselves carries its message, so the dock can show it in its language.
+    said = HotkeyStatus("active", Said("listening on %(display)s", display=":1"))
+    assert said.to_dict()["reason"] == "listening on :1"
+    assert said.to_dict()["words"] == ["listening on %(display)s", {"display": ":1"}]
 
 
 # --- the service without X -------------------------------------------------------------

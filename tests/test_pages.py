@@ -17,6 +17,7 @@ from playwright.async_api import Browser, async_playwright
 from overlay.app import LIVE, build_app
 from overlay.config import Config
 from overlay.core import display
+from overlay.i18n import language, texts
 from overlay.pages import overlays as pages
 from overlay.storage.store import Storage
 
@@ -135,7 +136,7 @@ EXPECTED = {
     "failures.total": "1",
     "failures.last_note": "sign <b>error</b>",
     "deadline.label": "Course final",
-    "deadline.left": "6d 22h 47m",  # the deadline is 6d 23h after T0; 13:35 have passed
+    "deadline.left": "6 days",  # the deadline is 6d 23h after T0; 13:35 have passed
     "deadline.word": "left",
     "deadline.days": "6 days left",
     # No goal in this config, and the current step does not review the previous session.
@@ -274,12 +275,12 @@ def test_the_shown_text_of_clocks_and_countdowns_in_python() -> None:
     assert pages.delta(100.9, 900) == "\u221213:20"
     assert pages.delta(900.5, 900) == "0:00"
     assert pages.delta(961, 900) == "+1:01"
-    assert pages.countdown(30) == "1m" and pages.countdown(3600) == "1h 00m"
-    assert pages.countdown(86400 * 2 + 61) == "2d 00h 02m"
-    assert pages.countdown(-59) == "0m" and pages.countdown(-(3 * 86400 + 4 * 3600 + 600)) == "3d 04h 10m"
-    assert pages.days_text(86400 * 6.9) == "6 days left" and pages.days_text(86400) == "1 day left"
-    assert pages.days_text(-(3 * 86400 + 100)) == "3 days past"
-    assert pages.days_text(-3000) == "50m past"
+    en = language("en")
+    assert texts.countdown(en, 30) == "1m" and texts.countdown(en, 3600) == "1h 00m"
+    assert texts.countdown(en, 86400 + 61) == "24h 02m" and texts.countdown(en, -59) == "0m"
+    assert texts.days_text(en, 86400 * 6.9) == "6 days left" and texts.days_text(en, 86400) == "1 day left"
+    assert texts.days_text(en, -(3 * 86400 + 100)) == "3 days past"
+    assert texts.days_text(en, -3000) == "50m past"
 
 
 @pytest.mark.chromium
@@ -303,7 +304,7 @@ async def test_the_dock_shows_a_hotkey_waiting_for_confirmation_and_restore(
     live = client.app[LIVE]
     live.set_status("hotkeys", {"state": "active", "reason": "listening", "confirm": "finish"})
     shown = await painted(chromium, client, "/control", "#so-confirm")
-    assert shown.texts["#so-confirm"] == "press the hotkey again to confirm: finish"
+    assert shown.texts["#so-confirm"] == "press the hotkey again to confirm: Finish"
     assert shown.fields["hotkeys.state"] == "active"
     assert "can-restore" not in shown.classes
     await client.post("/api/commands", json={"command": "start"})

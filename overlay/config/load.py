@@ -22,6 +22,7 @@ from ..core.settings import (
     ServerConfig,
     Step,
 )
+from ..i18n import LANGUAGES, pick
 from .yamlpaths import Path as KeyPath
 from .yamlpaths import YamlSyntaxError, format_path, load_with_lines
 
@@ -137,7 +138,8 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
         raise ConfigError(f"not valid YAML: {exc}") from None
     r = _Reader(lines)
     top = r.mapping(
-        raw, (), {"steps", "deadline", "goal", "timezone", "server", "storage", "obs", "hotkeys"}
+        raw, (), {"steps", "deadline", "goal", "timezone", "language", "server", "storage", "obs",
+                  "hotkeys"}
     )
     if raw is None or "steps" not in top:
         raise r.fail(("steps",), "is required: list your routine's steps")
@@ -150,6 +152,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
         deadline=deadline,
         goal=goal,
         timezone=_timezone(r, top.get("timezone")),
+        language=_language(r, top.get("language")),
         server=_server(r, top.get("server")),
         storage_path=_storage(r, top.get("storage"), base_dir),
         obs=_obs(r, top.get("obs")),
@@ -253,6 +256,16 @@ def _timezone(r: _Reader, raw: Any) -> tzinfo | None:
         return ZoneInfo(raw.strip())
     except (ZoneInfoNotFoundError, ValueError):
         raise r.fail(("timezone",), f"unknown time zone {raw!r}; use a name like Europe/Rome") from None
+
+
+def _language(r: _Reader, raw: Any) -> str:
+    if raw is None:
+        return "en"
+    code = pick(raw) if isinstance(raw, str) else ""
+    if not isinstance(raw, str) or not raw.strip().lower().startswith(code):
+        known = ", ".join(LANGUAGES)
+        raise r.fail(("language",), f"unknown language {raw!r}; expected one of: {known}")
+    return code  # "it-IT" and "it_IT" are "it"
 
 
 def _server(r: _Reader, raw: Any) -> ServerConfig:

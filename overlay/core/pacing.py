@@ -10,18 +10,14 @@ from .settings import Deadline, Goal
 DAY = timedelta(days=1)
 
 
-def _num(x: float) -> str:
-    return f"{x:.1f}".rstrip("0").rstrip(".")
-
-
-def _count(n: int, goal: Goal) -> str:
-    return f"{n} {goal.unit if n == 1 else goal.unit_plural}"
-
-
 def pacing(
     goal: Goal | None, deadline: Deadline | None, done: int, started: datetime | None, now: datetime
 ) -> dict[str, Any] | None:
-    """Figures for the deadline overlay and /history; None without both a goal and a deadline."""
+    """Figures for the deadline overlay and /history; None without both a goal and a deadline.
+
+    Numbers only: each door words them in its language (overlay/i18n/texts.py, overlay.js).
+    The pace needed is one unit every `needed_every_days` days, or `needed_per_day` a day.
+    """
     if goal is None or deadline is None:
         return None
     left = max(0, goal.units - done)
@@ -34,30 +30,19 @@ def pacing(
         "unit_plural": goal.unit_plural, "days_left": round(days_left, 2),
         "passed": days_left <= 0, "pace_per_day": None if pace is None else round(pace, 3),
     }
+    out.update(needed_every_days=None, needed_per_day=None, so_far_every_days=None)
     if left == 0:
-        out.update(on_track=True, needed_text="goal reached", summary=f"all {_count(goal.units, goal)} done")
+        out["on_track"] = True
         return out
     if days_left <= 0:
-        out.update(
-            on_track=False, needed_text=None,
-            summary=f"deadline passed {_num(-days_left)} days ago; {done} of {_count(goal.units, goal)} done",
-        )
+        out["on_track"] = False
         return out
     per_unit = days_left / left
     if per_unit >= 1:
-        needed = f"1 {goal.unit} every {_num(per_unit)} days"
+        out["needed_every_days"] = round(per_unit, 1)
     else:
-        rate = _num(left / days_left)
-        needed = f"{rate} {goal.unit if rate == '1' else goal.unit_plural} a day"
-    on_track = None if pace is None else done + pace * days_left >= goal.units
-    if pace is None:
-        pace_text = "pace: too early to tell"
-    elif pace == 0:
-        pace_text = f"no {goal.unit_plural} done yet"
-    else:
-        pace_text = f"so far 1 {goal.unit} every {_num(1 / pace)} days"
-    out.update(
-        on_track=on_track, needed_text=needed, pace_text=pace_text,
-        summary=f"{_count(left, goal)} left in {_num(days_left)} days: {needed}",
-    )
+        out["needed_per_day"] = round(left / days_left, 1)
+    out["on_track"] = None if pace is None else done + pace * days_left >= goal.units
+    if pace:
+        out["so_far_every_days"] = round(1 / pace, 1)
     return out

@@ -9,6 +9,11 @@ ZERO = timedelta(0)
 NOTE_MAX = 280
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogs (overlay/i18n); each door shows it in its own language."""
+    return message
+
+
 # --- state -------------------------------------------------------------------------------
 
 
@@ -288,51 +293,51 @@ class Refused(Exception):
 
 
 class NoActiveSession(Refused):
-    message = "no session is running; start one first"
+    message = N_("no session is running; start one first")
 
 
 class SessionInProgress(Refused):
-    message = "a session is already in progress; finish or reset it first"
+    message = N_("a session is already in progress; finish or reset it first")
 
 
 class NoStepBefore(Refused):
-    message = "already on the first step"
+    message = N_("already on the first step")
 
 
 class UnknownStep(Refused):
-    message = "no such step"
+    message = N_("no such step")
 
 
 class AlreadyOnStep(Refused):
-    message = "already on that step"
+    message = N_("already on that step")
 
 
 class AlreadyPaused(Refused):
-    message = "the session is already paused"
+    message = N_("the session is already paused")
 
 
 class NotPaused(Refused):
-    message = "the session is not paused"
+    message = N_("the session is not paused")
 
 
 class NoFailureToUndo(Refused):
-    message = "no failure logged in this session"
+    message = N_("no failure logged in this session")
 
 
 class NothingToReset(Refused):
-    message = "there is no session to reset"
+    message = N_("there is no session to reset")
 
 
 class NothingToRestore(Refused):
-    message = "nothing to restore: no session was reset since the last start"
+    message = N_("nothing to restore: no session was reset since the last start")
 
 
 class NoUnitToUndo(Refused):
-    message = "no unit of the goal is marked done"
+    message = N_("no unit of the goal is marked done")
 
 
 class NoteTooLong(Refused):
-    message = f"a failure note has at most {NOTE_MAX} characters"
+    message = N_("a failure note has at most 280 characters")  # NOTE_MAX
 
 
 # --- transitions -------------------------------------------------------------------------

@@ -86,6 +86,7 @@ class Config:
     deadline: Deadline | None = None
     goal: Goal | None = None
     timezone: tzinfo | None = None  # None: the machine's local time
+    language: str = "en"  # overlay.i18n.LANGUAGES; a page's ?lang= overrides it
     server: ServerConfig = field(default_factory=ServerConfig)
     storage_path: Path = Path("study-overlay.sqlite3")
     obs: ObsConfig = field(default_factory=ObsConfig)

@@ -14,25 +14,54 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ..core.display import clock, days_text, delta, plural
+from ..core.display import clock, delta
+from ..i18n import Language, texts
 from ..storage import history
 from ..storage.store import StorageError
 from . import charts
-from .overlays import keep_query, live_of, options, render
+from .overlays import keep_query, live_of, options, page_language, render
 
 T = TypeVar("T")
-OUTCOMES = {"finished": "finished", "running": "in progress", "paused": "paused", "reset": "reset"}
 
 
-def _shown_in(tz: tzinfo | None) -> Callable[[str | None, str], str]:
-    def at(text: str | None, fmt: str = "%a %d %b %Y, %H:%M") -> str:
-        return history.local(datetime.fromisoformat(text), tz).strftime(fmt) if text else ""
+class _Words:
+    """Dates, times and figures in the page's language and the config's time zone."""
 
-    return at
+    def __init__(self, lang: Language, tz: tzinfo | None) -> None:
+        self.lang, self.tz = lang, tz
 
+    def local(self, text: str) -> datetime:
+        return history.local(datetime.fromisoformat(text), self.tz)
 
-def _day(d: date) -> str:
-    return d.strftime("%a %d %b")
+    def at(self, text: str | None) -> str:
+        return texts.moment(self.lang, self.local(text)) if text else ""
+
+    def hm(self, text: str) -> str:
+        return self.local(text).strftime("%H:%M")
+
+    def same_day(self, a: str, b: str) -> bool:
+        return self.local(a).date() == self.local(b).date()
+
+    def day(self, d: date) -> str:
+        return texts.day(self.lang, d)
+
+    def tick(self, d: date) -> str:
+        return texts.short_day(self.lang, d)
+
+    def outcome(self, name: str) -> str:
+        return texts.outcome(self.lang, name)
+
+    def needed(self, goal: dict[str, Any]) -> str:
+        return texts.needed(self.lang, goal)
+
+    def so_far(self, goal: dict[str, Any]) -> str:
+        return texts.pace_so_far(self.lang, goal)
+
+    def summary(self, goal: dict[str, Any]) -> str:
+        return texts.goal_summary(self.lang, goal)
+
+    def units(self, goal: dict[str, Any], n: int) -> str:
+        return texts.units(goal, n)
 
 
 def _duration(seconds: float | None) -> str:
@@ -44,9 +73,8 @@ def _page(request: web.Request, template: str, status: int = 200, **context: Any
     theme = options(request.query).theme
     return render(
         request, template, status=status, theme="light" if theme == "light" else "dark",
-        q=keep_query(request),
-        at=_shown_in(live.config.timezone), day=_day, duration=_duration, delta=delta,
-        plural=plural, outcomes=OUTCOMES, **context,
+        q=keep_query(request), w=_Words(page_language(request), live.config.timezone),
+        duration=_duration, delta=delta, **context,
     )
 
 
@@ -54,8 +82,9 @@ async def _read(request: web.Request, read: Callable[..., T], *args: Any) -> T |
     try:
         return await asyncio.to_thread(read, *args)
     except (StorageError, sqlite3.Error) as exc:
-        return _page(request, "history_error.html", status=503, title="History unavailable",
-                     message=f"Cannot read the history: {exc}")
+        lang = page_language(request)
+        return _page(request, "history_error.html", status=503, title=lang("History unavailable"),
+                     message=lang("Cannot read the history: %(reason)s", reason=exc))
 
 
 async def history_page(request: web.Request) -> web.Response:
@@ -70,15 +99,17 @@ async def history_page(request: web.Request) -> web.Response:
     return _page(
         request, "history.html", h=data, goal=data["goal"], days=charts.failures_per_day(data["days"]),
         steps=charts.step_times(kept), deadline=deadline,
-        deadline_text=days_text((deadline.at - now).total_seconds()) if deadline else "",
+        deadline_text=texts.days_text(page_language(request), (deadline.at - now).total_seconds())
+        if deadline else "",
     )
 
 
 async def session_page(request: web.Request) -> web.Response:
     text = request.match_info["number"]
+    lang = page_language(request)
     if not text.isascii() or not text.isdecimal() or len(text) > 9:
-        return _page(request, "history_error.html", status=400, title="Not a session number",
-                     message="A session number is a whole number, like /history/3.")
+        return _page(request, "history_error.html", status=400, title=lang("Not a session number"),
+                     message=lang("A session number is a whole number, like /history/3."))
     number = int(text)
     live = live_of(request)
     now = live.dispatcher.clock()
@@ -86,8 +117,9 @@ async def session_page(request: web.Request) -> web.Response:
     if isinstance(detail, web.Response):
         return detail
     if detail is None:
-        return _page(request, "history_error.html", status=404, title=f"No session {number}",
-                     message=f"There is no session {number} in the history.")
+        return _page(request, "history_error.html", status=404,
+                     title=lang("No session %(number)s", number=number),
+                     message=lang("There is no session %(number)s in the history.", number=number))
     started = datetime.fromisoformat(detail["started_at"])
     for f in detail["failure_log"]:
         since = (datetime.fromisoformat(f["at"]) - started).total_seconds()

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
+from ..i18n import Language, language, pick, texts
 from ..runtime.live import LIVE, Live
 from ..runtime.security import presented_token, token_ok
 
@@ -128,13 +129,23 @@ def cache_static(app: web.Application) -> None:
 
 
 @cache
-def environment() -> jinja2.Environment:
+def environment(code: str = "en") -> jinja2.Environment:
+    """Templates in one language: {{ _("text") }} and {% trans %} come from its catalog."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    env.globals.update(overlays=OVERLAYS, themes=THEMES, sizes=SIZES)
+    lang = language(code)
+    env.install_gettext_translations(lang.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(overlays=OVERLAYS, themes=THEMES, sizes=SIZES, lang=lang)
     return env
+
+
+def page_language(request: web.Request) -> Language:
+    """?lang=it on any page, else config.yaml's language:; an unknown code falls back to English."""
+    wanted = request.query.get("lang")
+    return language(pick(wanted) if wanted else live_of(request).config.language)
 
 
 def live_of(request: web.Request) -> Live:
@@ -147,7 +158,7 @@ def _snapshot(request: web.Request) -> dict[str, Any]:
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    html = environment().get_template(template).render(
+    html = environment(page_language(request).code).get_template(template).render(
         asset=lambda name: asset_url(request, name), **context)
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
                             headers=HTML_HEADERS)
@@ -186,8 +197,11 @@ def good_token(request: web.Request) -> str:
 
 
 def keep_query(request: web.Request) -> str:
-    """The query string for links between the dock and /history: a light theme, the valid token."""
+    """The query string for links between the dock and /history: a light theme, the language, the
+    valid token."""
     keep = {"theme": "light"} if options(request.query).theme == "light" else {}
+    if "lang" in request.query:
+        keep["lang"] = page_language(request).code
     token = good_token(request)
     if token:
         keep["token"] = token
@@ -195,5 +209,7 @@ def keep_query(request: web.Request) -> str:
 
 
 async def index(request: web.Request) -> web.Response:
-    return render(request, "index.html", snap=_snapshot(request), token=good_token(request),
+    snap = _snapshot(request)
+    return render(request, "index.html", snap=snap, phase=texts.phase(page_language(request), snap["phase"]),
+                  token=good_token(request),
                   needs_token=bool(live_of(request).config.server.token))

@@ -17,6 +17,7 @@ from aiohttp import WSCloseCode, web
 from ..core import session as core
 from ..core import views
 from ..core.settings import Config
+from ..i18n import N_, Said
 from .dispatcher import Change, Dispatcher, NotSaved
 from .hub import Hub
 
@@ -26,9 +27,10 @@ class Live:
         self.config = config
         self.dispatcher = dispatcher
         self.hub = hub
+        obs_off, not_started = Said(N_("obs.enabled is false in config.yaml")), Said(N_("not started"))
         self.status: dict[str, dict[str, Any]] = {
-            "obs": {"state": "off", "reason": "obs.enabled is false in config.yaml"},
-            "hotkeys": {"state": "off", "reason": "not started", "confirm": None},
+            "obs": {"state": "off", "reason": obs_off, "words": obs_off.words()},
+            "hotkeys": {"state": "off", "reason": not_started, "words": not_started.words(), "confirm": None},
         }
         self.status_rev = 0
         self._closing: asyncio.Future[None] | None = None

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...config import load_config
-from ...core.display import days_text
 from ...core.display import hms as clock
 from ...core.settings import DEFAULT_PORT
+from ...i18n import Language, language, texts
 
 TIMEOUT = 5.0
 
@@ -25,16 +25,19 @@ class Target:
     url: str
     token: str
     note: str = ""  # how the address was chosen, when that may explain a failure
+    lang: str = "en"  # the config's language:, for what the CLI prints
 
 
 def target_from(config_path: str, url: str | None, missing: str | None = None) -> Target:
     """Address and token from the config; `missing` says where no config was found."""
     if missing is None:
         config = load_config(config_path)
-        return Target((url or config.server.base_url).rstrip("/"), config.server.token)
+        return Target((url or config.server.base_url).rstrip("/"), config.server.token,
+                      lang=config.language)
     if url:
         return Target(url.rstrip("/"), "")
     url = f"http://127.0.0.1:{DEFAULT_PORT}"
+    # With no config there is no language: but English to say so.
     return Target(url, "", f"{missing}; name one with --config FILE, or the address with --url")
 
 
@@ -62,33 +65,37 @@ def call(target: Target, body: dict[str, Any] | None) -> tuple[int, dict[str, An
         return exc.code, payload if isinstance(payload, dict) else {"error": str(payload)}
     except (TimeoutError, urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        hint = target.note or "is it running (make run)?"
-        raise Unreachable(f"cannot reach the server at {target.url} ({reason}); {hint}") from None
+        lang = language(target.lang)
+        hint = target.note or lang("is it running (make run)?")
+        raise Unreachable(lang("cannot reach the server at %(url)s (%(reason)s); %(hint)s",
+                               url=target.url, reason=reason, hint=hint)) from None
 
 
-def summary(snap: dict[str, Any], command: str) -> str:
+def summary(snap: dict[str, Any], command: str, lang: Language) -> str:
     """One line a person reads after a command."""
     phase = snap.get("phase", "?")
     step = snap.get("step") or {}
     fails = snap.get("failures") or {}
     session = snap.get("session") or {}
-    parts = [f"{command}: {phase}"]
+    parts = [f"{command}: {texts.phase(lang, phase)}"]
     if command == "fail" and fails.get("log"):
         note = fails["log"][-1]["note"]
-        parts[0] += f" · logged failure {fails.get('session')}" + (f": {note}" if note else "")
+        logged = lang("logged failure %(number)s", number=fails.get("session"))
+        parts[0] += f" · {logged}" + (f": {note}" if note else "")
     goal = snap.get("goal")
     if command.startswith("unit-") and goal:
-        unit = goal["unit"] if goal["units"] == 1 else goal["unit_plural"]
-        parts[0] += f" · {goal['done']} of {goal['units']} {unit} done, {goal['left']} left"
+        parts[0] += " · " + lang("%(done)s of %(units)s done, %(left)s left", done=goal["done"],
+                                 units=texts.units(goal, goal["units"]), left=goal["left"])
     if phase != "idle":
-        target = f" of {clock(step.get('target_s'))}" if step.get("target_s") else ""
-        parts.append(
-            f"step {step.get('number')}/{step.get('count')} {step.get('title')} "
-            f"{clock(step.get('elapsed_s'))}{target}"
-        )
-        parts.append(f"session {clock(session.get('elapsed_s'))}")
-    parts.append(f"failures {fails.get('session', 0)} (total {fails.get('total', 0)})")
+        title = f"{step.get('title')} {clock(step.get('elapsed_s'))}"
+        if step.get("target_s"):
+            title = lang("%(step)s of %(target)s", step=title, target=clock(step.get("target_s")))
+        parts.append(lang("step %(number)s/%(count)s", number=step.get("number"), count=step.get("count"))
+                     + " " + title)
+        parts.append(lang("session %(time)s", time=clock(session.get("elapsed_s"))))
+    parts.append(lang("failures %(session)s (total %(total)s)", session=fails.get("session", 0),
+                      total=fails.get("total", 0)))
     deadline = snap.get("deadline")
     if deadline:  # worded as on the bar and in /history: "90 days left"
-        parts.append(f"{deadline['label']}: {days_text(deadline['left_s'])}")
+        parts.append(f"{deadline['label']}: {texts.days_text(lang, deadline['left_s'])}")
     return " · ".join(parts)

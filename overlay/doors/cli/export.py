@@ -9,6 +9,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from ...core.display import hms as clock
+from ...i18n import Language, texts
 from ...storage.history import local
 
 
@@ -32,34 +33,37 @@ def to_csv(detail: dict[str, Any], tz: tzinfo | None) -> str:
     return out.getvalue()
 
 
-def to_markdown(detail: dict[str, Any], tz: tzinfo | None) -> str:
+def to_markdown(detail: dict[str, Any], tz: tzinfo | None, lang: Language) -> str:
     """A study note: steps with their times, then the failure notes grouped by step."""
+    started = local(datetime.fromisoformat(detail["started_at"]), tz)
     lines = [
-        f"# Study session {detail['number']}: {_when(detail['started_at'], tz, '%A %d %B %Y')}",
+        "# " + lang("Study session %(number)s: %(date)s", number=detail["number"],
+                    date=texts.long_day(lang, started.date())),
         "",
-        f"- Started {_when(detail['started_at'], tz)}, ended {_when(detail['ended_at'], tz)}"
-        f" ({detail['outcome']})",
-        f"- Studied {clock(detail['elapsed_s'])}, {detail['pauses']} pause(s)",
-        f"- Failures: {detail['failures']}",
+        "- " + lang("Started %(start)s, ended %(end)s (%(outcome)s)", start=_when(detail["started_at"], tz),
+                    end=_when(detail["ended_at"], tz), outcome=texts.outcome(lang, detail["outcome"])),
+        "- " + lang.n("Studied %(time)s, %(num)s pause", "Studied %(time)s, %(num)s pauses",
+                      detail["pauses"], time=clock(detail["elapsed_s"])),
+        "- " + lang("Failures: %(count)s", count=detail["failures"]),
         "",
-        "## Steps",
+        "## " + lang("Steps"),
         "",
-        "| step | time | target |",
+        "| {} | {} | {} |".format(lang("step"), lang("time"), lang("target")),
         "|---|---|---|",
     ]
     for st in detail["steps"]:
-        time = "skipped" if st.get("skipped") else clock(st["elapsed_s"])
+        time = lang("skipped") if st.get("skipped") else clock(st["elapsed_s"])
         lines.append(f"| {st['title']} | {time} | {clock(st['target_s'])} |")
-    lines += ["", "## Failures by step", ""]
+    lines += ["", "## " + lang("Failures by step"), ""]
     by_step: dict[str, list[dict[str, Any]]] = {}
     for f in detail["failure_log"]:
         by_step.setdefault(f["step_title"], []).append(f)
     if not by_step:
-        lines.append("No failures logged. Next time, fail more!")
+        lines.append(lang("No failures logged. Next time, fail more!"))
     for title, failures in by_step.items():
         lines += [f"### {title}", ""]
         for f in failures:
-            note = f["note"] or "(no note)"
+            note = f["note"] or lang("(no note)")
             lines.append(f"- {_when(f['at'], tz, '%H:%M')} {note}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

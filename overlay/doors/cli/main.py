@@ -15,6 +15,7 @@ from typing import Any
 from ...config import ConfigError, load_config
 from ...core.commands import COMMANDS, NOTE_ARG, STEP_ARG
 from ...core.settings import Config
+from ...i18n import language
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -129,7 +130,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_config(path: str) -> int:
     config = load_config(path)
-    print(f"{path}: OK ({len(config.steps)} steps)")
+    lang = language(config.language)
+    print(f"{path}: " + lang.n("OK (%(num)s step)", "OK (%(num)s steps)", len(config.steps)))
     return 0
 
 
@@ -155,8 +157,9 @@ def _export(args: argparse.Namespace) -> int:
         config = Config(steps=())  # the file alone: steps by number, times in local time
     else:
         config = load_config(args.config)
+    lang = language(config.language)
     if args.session is not None and not 1 <= args.session <= 10**9:
-        print(f"export: no session {args.session}", file=sys.stderr)
+        print("export: " + lang("no session %(number)s", number=args.session), file=sys.stderr)
         return 1
     try:
         db = history.open_readonly(args.db or config.storage_path)
@@ -174,10 +177,11 @@ def _export(args: argparse.Namespace) -> int:
     finally:
         db.close()
     if detail is None:
-        print("export: " + (f"no session {number}" if number else "no session recorded yet"), file=sys.stderr)
+        missing = lang("no session %(number)s", number=number) if number else lang("no session recorded yet")
+        print("export: " + missing, file=sys.stderr)
         return 1
     tz = config.timezone
-    text = {"md": lambda: export.to_markdown(detail, tz), "csv": lambda: export.to_csv(detail, tz),
+    text = {"md": lambda: export.to_markdown(detail, tz, lang), "csv": lambda: export.to_csv(detail, tz),
             "json": lambda: export.to_json(detail)}[args.format]()
     sys.stdout.write(text)
     return 0
@@ -202,8 +206,10 @@ def _client(args: argparse.Namespace) -> int:
     except client.Unreachable as exc:
         print(f"study-overlay: {exc}", file=sys.stderr)
         return 2
-    if status != 200:
-        print(f"{args.cmd}: refused: {data.get('error', status)}", file=sys.stderr)
+    lang = language(target.lang)
+    if status != 200:  # the server words a refusal in English, the catalogs' source
+        reason = lang(str(data.get("error", status)))
+        print(f"{args.cmd}: " + lang("refused: %(reason)s", reason=reason), file=sys.stderr)
         if status == 401 and _no_config(args):
             print(f"study-overlay: {no_config()}, so no token was sent; name it with --config FILE",
                   file=sys.stderr)
@@ -211,7 +217,7 @@ def _client(args: argparse.Namespace) -> int:
     if args.cmd == "status" and args.json:
         print(json.dumps(data, indent=2))
     else:
-        print(client.summary(data, args.cmd))
+        print(client.summary(data, args.cmd, lang))
     return 0
 
 

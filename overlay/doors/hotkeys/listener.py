@@ -23,15 +23,16 @@ from typing import Any
 from ...core.commands import CONFIRM
 from ...core.keycombo import ComboMatcher, combo_keys
 from ...core.session import Command
+from ...i18n import N_, Said, words_of
 from .guard import HotkeyGuard, XEventTime
 
 log = logging.getLogger("study_overlay.hotkeys")
 
-NO_DISPLAY = "no DISPLAY set (hotkeys off; use the CLI or OBS hotkeys)"
-NO_RECORD = "X server lacks the RECORD extension"
-X_GONE = "X server went away"
-NOT_XORG = "pynput is not using its X backend (PYNPUT_BACKEND is set?); hotkeys need it"
-_NO_PYNPUT = "pynput is not installed (pip install pynput)"
+NO_DISPLAY = Said(N_("no DISPLAY set (hotkeys off; use the CLI or OBS hotkeys)"))
+NO_RECORD = Said(N_("X server lacks the RECORD extension"))
+X_GONE = Said(N_("X server went away"))
+NOT_XORG = Said(N_("pynput is not using its X backend (PYNPUT_BACKEND is set?); hotkeys need it"))
+_NO_PYNPUT = Said(N_("pynput is not installed (pip install pynput)"))
 
 _OPEN_TIMEOUT = 5.0  # a frozen X server accepts the connection and then never answers
 _STOP_WAIT = 1.0
@@ -45,7 +46,8 @@ class HotkeyStatus:
     confirm: str | None = None  # the command waiting for a confirming second press
 
     def to_dict(self) -> dict[str, object]:
-        return {"state": self.state, "reason": self.reason, "confirm": self.confirm}
+        return {"state": self.state, "reason": self.reason, "words": words_of(self.reason),
+                "confirm": self.confirm}
 
 
 class HotkeyService:
@@ -75,7 +77,7 @@ class HotkeyService:
         self._started = False
         self._expiry: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.status = HotkeyStatus("off", "not started")
+        self.status = HotkeyStatus("off", Said(N_("not started")))
 
     async def start(self) -> None:
         """Starts listening; never raises, and reports in `status` why hotkeys are off."""
@@ -84,9 +86,10 @@ class HotkeyService:
         self._started = True
         display = self._display if self._display is not None else os.environ.get("DISPLAY")
         if sys.platform in ("win32", "darwin"):
-            return self._report("off", f"global hotkeys work on X11 only, not {sys.platform}")
+            return self._report("off", Said(N_("global hotkeys work on X11 only, not %(platform)s"),
+                                            platform=sys.platform))
         if not self._bindings:
-            return self._report("off", "no hotkeys configured")
+            return self._report("off", Said(N_("no hotkeys configured")))
         if not display:
             return self._report("off", NO_DISPLAY)
         # pynput's X backend connects to $DISPLAY, both when imported and in its thread.
@@ -94,16 +97,18 @@ class HotkeyService:
         try:
             listener = await self._open()
         except _Unavailable as exc:
-            return self._report("error", str(exc))
+            return self._report("error", exc.reason)
         except Exception as exc:  # a bug here must not take the server down with it
             log.exception("global hotkeys failed to start")
-            return self._report("error", f"hotkey listener failed to start: {exc}")
+            return self._report("error", Said(N_("hotkey listener failed to start: %(error)s"), error=exc))
         if listener.ended_reason is not None:  # it died before we held it, so its news was dropped
             return self._report("error", listener.ended_reason)
         self._listener = listener
-        reason = f"listening on {display}"
         if os.environ.get("WAYLAND_DISPLAY"):
-            reason += " through XWayland: keys typed into Wayland windows are not seen"
+            reason = Said(N_("listening on %(display)s through XWayland: keys typed into Wayland windows "
+                             "are not seen"), display=display)
+        else:
+            reason = Said(N_("listening on %(display)s"), display=display)
         self._report("active", reason)
 
     async def stop(self) -> None:
@@ -121,7 +126,7 @@ class HotkeyService:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         if self.status.state == "active" or self.status.confirm is not None:
-            self._set(HotkeyStatus("off", "stopped"))
+            self._set(HotkeyStatus("off", Said(N_("stopped"))))
 
     async def _open(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -156,7 +161,8 @@ class HotkeyService:
         try:
             return await asyncio.wait_for(opened, _OPEN_TIMEOUT)
         except TimeoutError:
-            raise _Unavailable(f"X server did not answer within {_OPEN_TIMEOUT:g} s") from None
+            raise _Unavailable(Said(N_("X server did not answer within %(seconds)s s"),
+                                    seconds=f"{_OPEN_TIMEOUT:g}")) from None
 
     # Called on the listener thread.
     def _key_event(self, loop: asyncio.AbstractEventLoop, combo: str, pressed: bool, at: float) -> None:
@@ -236,6 +242,10 @@ class HotkeyService:
 class _Unavailable(Exception):
     """Hotkeys cannot run here; the message says why, for the log and the dock."""
 
+    def __init__(self, reason: Said) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
 
 def _call_in_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
     with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is left to tell
@@ -281,7 +291,8 @@ def _open_listener(
     try:
         probe = Xlib.display.Display()
     except Exception as exc:  # Xlib raises unrelated types for a bad name, a refusal, a dead socket
-        raise _Unavailable(f"cannot open display {os.environ.get('DISPLAY')}: {exc}") from None
+        raise _Unavailable(Said(N_("cannot open display %(display)s: %(error)s"),
+                                display=os.environ.get("DISPLAY"), error=exc)) from None
     # The probe stays connected until the listener holds its own connections: an X server
     # that resets when its last client leaves (Xvfb's default) drops whoever connects then.
     try:
@@ -302,7 +313,8 @@ def _import_keyboard() -> Any:
     except ModuleNotFoundError:
         raise _Unavailable(_NO_PYNPUT) from None
     except ImportError as exc:
-        raise _Unavailable(f"pynput failed to load: {str(exc).splitlines()[0]}") from None
+        first = str(exc).splitlines()[0]
+        raise _Unavailable(Said(N_("pynput failed to load: %(error)s"), error=first)) from None
     # Other backends (PYNPUT_BACKEND) never call the X event hook below, nor carry X's times.
     if keyboard.Listener.__module__ != "pynput.keyboard._xorg":
         raise _Unavailable(NOT_XORG)
@@ -359,7 +371,7 @@ def _listener_class(keyboard: Any) -> Any:
                 super().run()
             except Exception as exc:
                 if not isinstance(exc, Xlib.error.ConnectionClosedError):
-                    reason = f"hotkey listener stopped: {exc}"
+                    reason = Said(N_("hotkey listener stopped: %(error)s"), error=exc)
             self.ended_reason = reason
             self._on_end(self, reason)
 

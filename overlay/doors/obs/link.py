@@ -30,6 +30,8 @@ from websocket import (
     WebSocketTimeoutException,
 )
 
+from ...i18n import N_, Said, words_of
+
 log = logging.getLogger(__name__)
 
 # "program" sends SetCurrentProgramScene: in studio mode OBS runs the current transition and
@@ -55,37 +57,38 @@ class LinkStatus:
     state: str  # "off" | "connecting" | "connected" | "error"
     reason: str = ""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"state": self.state, "reason": self.reason}
+    def to_dict(self) -> dict[str, object]:
+        return {"state": self.state, "reason": self.reason, "words": words_of(self.reason)}
 
 
 class LinkError(Exception):
-    """A link failure with its human reason already worked out."""
+    """A link failure with its human reason already worked out (a Said, for the dock's language)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-def describe_error(exc: BaseException, host: str, port: int) -> str:
+def describe_error(exc: BaseException, host: str, port: int) -> str:  # a Said where we word it
     """One line a streamer can act on, for any error obsws-python or websocket-client raises."""
     where = f"{host}:{port}"
     if isinstance(exc, LinkError):
         return exc.reason
     if isinstance(exc, ConnectionRefusedError):
-        return f"OBS not reachable at {where} (connection refused)"
+        return Said(N_("OBS not reachable at %(where)s (connection refused)"), where=where)
     if isinstance(exc, WebSocketTimeoutException | OBSSDKTimeoutError | TimeoutError):
-        return "OBS not answering (frozen?)"
+        return Said(N_("OBS not answering (frozen?)"))
     if isinstance(exc, WebSocketBadStatusException):
-        return f"{where} is not an OBS WebSocket server (HTTP {exc.status_code})"
+        return Said(N_("%(where)s is not an OBS WebSocket server (HTTP %(status)s)"), where=where,
+                    status=exc.status_code)
     if isinstance(exc, WebSocketConnectionClosedException | ConnectionError):
-        return "OBS closed the connection"
+        return Said(N_("OBS closed the connection"))
     if isinstance(exc, socket.gaierror | WebSocketAddressException):
-        return f"cannot resolve OBS host {host!r}"
+        return Said(N_("cannot resolve OBS host %(host)s"), host=repr(host))
     if isinstance(exc, OSError):
-        return f"OBS not reachable at {where} ({exc.strerror or exc})"
+        return Said(N_("OBS not reachable at %(where)s (%(error)s)"), where=where, error=exc.strerror or exc)
     if isinstance(exc, ValueError):
-        return f"unexpected reply from {where} (is it obs-websocket 5?)"
+        return Said(N_("unexpected reply from %(where)s (is it obs-websocket 5?)"), where=where)
     if isinstance(exc, OBSSDKError | WebSocketException):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
@@ -137,8 +140,8 @@ def connect(kind: type[Any], *, host: str, port: int, password: str, timeout: fl
         needs_auth = bool(hello and "authentication" in hello.get("d", {}))
         if isinstance(exc, OBSSDKError) and needs_auth:
             if not password:
-                raise LinkError("authentication failed: OBS requires a password") from exc
-            raise LinkError("authentication failed: wrong password") from exc
+                raise LinkError(Said(N_("authentication failed: OBS requires a password"))) from exc
+            raise LinkError(Said(N_("authentication failed: wrong password"))) from exc
         raise LinkError(describe_error(exc, host, port)) from exc
 
 
@@ -387,9 +390,9 @@ class ObsLink:
         next_probe = time.monotonic() + self._probe_interval
         while not self._stopping.is_set():
             if conn.sink.exit_started:
-                raise LinkError("OBS is shutting down")
+                raise LinkError(Said(N_("OBS is shutting down")))
             if not conn.events.worker.is_alive():
-                raise LinkError("OBS closed the connection")
+                raise LinkError(Said(N_("OBS closed the connection")))
             switched = self._sync_scene(conn)
             if self._flush_custom(conn) or switched:
                 next_probe = time.monotonic() + self._probe_interval

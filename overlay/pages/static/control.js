@@ -1,6 +1,7 @@
 // The control dock: buttons, the failure note, keyboard shortcuts, the step list and the log.
 // Commands go through overlay.js's socket; the state shown always comes from the server.
 const SO = window.StudyOverlay;
+const { _ } = SO; // words in the page's language (overlay.js)
 const note = document.getElementById("so-note");
 const result = document.getElementById("so-result");
 const steps = document.getElementById("so-steps");
@@ -21,7 +22,7 @@ const settle = (answer) => {
 SO.onMessage((message) => message.type === "result" && settle(message));
 SO.onClose(() => {
   for (const id of Array.from(pending.keys())) {
-    settle({ id, ok: false, status: 0, error: "the connection closed before the server answered" });
+    settle({ id, ok: false, status: 0, error: _("the connection closed before the server answered") });
   }
 });
 
@@ -30,13 +31,13 @@ const send = (command) =>
   new Promise((resolve) => {
     const ws = SO.socket();
     if (!ws) {
-      resolve({ ok: false, status: 0, error: "not connected to the server; the command was not sent" });
+      resolve({ ok: false, status: 0, error: _("not connected to the server; the command was not sent") });
       return;
     }
     const id = ++seq;
     pending.set(id, resolve);
     ws.send(JSON.stringify({ ...command, id, door: "dock" }));
-    setTimeout(() => settle({ id, ok: false, status: 0, error: "no answer from the server within 5 s" }), 5000);
+    setTimeout(() => settle({ id, ok: false, status: 0, error: _("no answer from the server within 5 s") }), 5000);
   });
 SO.send = send;
 
@@ -55,23 +56,40 @@ const offset = (s, at) => {
   return "+" + (h ? h + ":" + pad(m) : m) + ":" + pad(t % 60);
 };
 
-const run = async (command, label) => {
+// What a command is called on the dock (the same words as its button).
+const LABELS = {
+  start: _("Start"), prev: _("Prev"), next: _("Next"), pause: _("Pause"), resume: _("Resume"),
+  "toggle-pause": _("pause / resume"), "undo-fail": _("Undo fail"), finish: _("Finish"), reset: _("Reset"),
+  restore: _("Restore the reset session"), fail: _("Log failure"),
+};
+const labelOf = (command) => {
+  const unit = (SO.snapshot().goal || {}).unit || "";
+  if (command.command === "goto") return _("go to step %(step)s", { step: command.step });
+  if (command.command === "unit-done") return _("%(unit)s done", { unit: unit.charAt(0).toUpperCase() + unit.slice(1) });
+  if (command.command === "unit-undo") return _("Undo %(unit)s", { unit });
+  return LABELS[command.command] || command.command;
+};
+
+// A refusal's reason in the page's language: the server words it in English, the catalog's source.
+const run = async (command) => {
+  const label = labelOf(command);
   result.className = "result";
   result.textContent = label + "\u2026";
   const answer = await send(command);
   if (answer.ok) {
     result.className = "result is-ok";
-    result.textContent = label + ": done";
+    result.textContent = _("%(command)s: done", { command: label });
   } else {
     result.className = "result is-refused";
-    result.textContent = label + " refused: " + answer.error + (answer.refusal ? " (" + answer.refusal + ")" : "");
+    result.textContent = _("%(command)s refused: %(reason)s", { command: label, reason: _(answer.error) }) +
+      (answer.refusal ? " (" + answer.refusal + ")" : "");
   }
   return answer.ok;
 };
 
 const logFailure = async (withNote) => {
   const text = withNote ? note.value.trim() : "";
-  if (await run({ command: "fail", note: text }, "fail")) {
+  if (await run({ command: "fail", note: text })) {
     if (withNote) note.value = "";
   }
 };
@@ -90,7 +108,7 @@ const press = (button) => {
   }
   disarm();
   const body = command === "goto" ? { command, step: button.dataset.step } : { command };
-  run(body, command === "goto" ? "goto " + button.dataset.step : command);
+  run(body);
 };
 
 const disarm = () => {
@@ -125,10 +143,10 @@ document.addEventListener("keydown", (event) => {
     else note.focus();
   } else if (KEYS[key]) {
     event.preventDefault(); // Space would also press a focused button or scroll
-    run({ command: KEYS[key] }, KEYS[key]);
+    run({ command: KEYS[key] });
   } else if (/^[1-9]$/.test(key)) {
     event.preventDefault();
-    run({ command: "goto", step: Number(key) }, "goto " + key);
+    run({ command: "goto", step: Number(key) });
   }
 });
 
@@ -165,7 +183,7 @@ const controls = (s) => {
     const why = refused[b.dataset.command];
     if (b.dataset.hint === undefined) b.dataset.hint = b.title;
     b.disabled = Boolean(why) && b !== armed;
-    b.title = why ? "not now: " + why : b.dataset.hint;
+    b.title = why ? _("not now: %(reason)s", { reason: _(why) }) : b.dataset.hint;
     b.classList.toggle("main", b.dataset.command === MAIN[s.phase]);
   }
 };
@@ -182,14 +200,14 @@ const render = (s) => {
       button.dataset.command = "goto";
       button.dataset.step = st.id;
       const li = el("li", "is-" + st.state);
-      if (st.state === "skipped") button.title = "skipped: jumped over without being done";
+      if (st.state === "skipped") button.title = _("skipped: jumped over without being done");
       li.append(button);
       return li;
     }));
   }
   renderLog(s);
   const c = s.hotkeys && s.hotkeys.confirm; // a hotkey waits for its second press
-  confirmLine.textContent = c ? "press the hotkey again to confirm: " + c : "";
+  confirmLine.textContent = c ? _("press the hotkey again to confirm: %(command)s", { command: LABELS[c] || c }) : "";
   document.getElementById("so-obs").dataset.state = (s.obs && s.obs.state) || "off";
   document.getElementById("so-hotkeys").dataset.state = (s.hotkeys && s.hotkeys.state) || "off";
 };

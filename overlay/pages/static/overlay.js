@@ -18,6 +18,20 @@ let retry = 0;
 let timer = 0;
 let offline = false;
 
+// Words in the page's language: the page carries its catalog's translations (#so-words; none for
+// English, whose texts are the messages themselves). _() and ngettext() are what `make messages`
+// extracts; %(name)s is filled from `values`, and ngettext's count is %(num)s.
+const words = JSON.parse((document.getElementById("so-words") || { textContent: "{}" }).textContent);
+const plurals = new Intl.PluralRules(root.lang || "en");
+const numbers = new Intl.NumberFormat(root.lang || "en", { maximumFractionDigits: 1 });
+const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (all, name) => (name in values ? values[name] : all));
+const _ = (message, values) => fill(typeof words[message] === "string" ? words[message] : message, values || {});
+const ngettext = (one, many, num, values) => {
+  const forms = words[one];
+  const text = Array.isArray(forms) ? forms[words.plural_index[plurals.select(num)] || 0] : num === 1 ? one : many;
+  return fill(text, { num, ...values });
+};
+
 const pad = (n) => (n < 10 ? "0" : "") + n;
 const clock = (t) => {
   const h = Math.floor(t / 3600), m = Math.floor(t / 60) % 60, s = t % 60;
@@ -27,36 +41,60 @@ const delta = (elapsed, target) => {
   const d = Math.floor(elapsed) - Math.floor(target);
   return (d > 0 ? "+" : d < 0 ? "\u2212" : "") + clock(Math.abs(d));
 };
+// The deadline in the words the CLI and /history use (overlay/i18n/texts.py): "90 days left".
 const countdown = (left) => {
   const min = left > 0 ? Math.ceil(left / 60) : Math.floor(-left / 60);
-  const d = Math.floor(min / 1440), h = Math.floor(min / 60) % 24, m = min % 60;
-  return d ? d + "d " + pad(h) + "h " + pad(m) + "m" : h ? h + "h " + pad(m) + "m" : m + "m";
+  const h = Math.floor(min / 60), m = min % 60;
+  return h ? _("%(h)sh %(m)sm", { h, m: pad(m) }) : _("%(m)sm", { m });
 };
 const days = (left) => {
-  const word = left > 0 ? "left" : "past", n = Math.floor(Math.abs(left) / 86400);
-  return n ? n + (n === 1 ? " day " : " days ") + word : countdown(left) + " " + word;
+  const num = Math.floor(Math.abs(left) / 86400), time = countdown(left);
+  if (left > 0) return num ? ngettext("%(num)s day left", "%(num)s days left", num) : _("%(time)s left", { time });
+  return num ? ngettext("%(num)s day past", "%(num)s days past", num) : _("%(time)s past", { time });
 };
 const onDeadline = (f) => (s, v) => (s.deadline ? f(v.left) : "");
-const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
-const units = (g, n) => plural(n, g.unit, g.unit_plural);
+const units = (g, n) => n + " " + (n === 1 ? g.unit : g.unit_plural); // config.yaml's own words
 const pacing = (s) => !!(s.goal && s.goal.left && !s.goal.passed); // a pace still means something
-const track = (s) => (pacing(s) && s.goal.on_track !== null ? (s.goal.on_track ? "on track" : "behind") : "");
+const ON_TRACK = _("on track"), BEHIND = _("behind");
+const track = (s) => (pacing(s) && s.goal.on_track !== null ? (s.goal.on_track ? ON_TRACK : BEHIND) : "");
+const needed = (g) => {
+  if (g.needed_every_days !== null) return _("1 %(unit)s every %(days)s days", { unit: g.unit, days: numbers.format(g.needed_every_days) });
+  const rate = g.needed_per_day;
+  return rate === null ? "" : _("%(units)s a day", { units: numbers.format(rate) + " " + (rate === 1 ? g.unit : g.unit_plural) });
+};
+const soFar = (g) =>
+  g.pace_per_day === null ? _("pace: too early to tell")
+    : g.so_far_every_days === null ? _("no %(units)s done yet", { units: g.unit_plural })
+      : _("so far 1 %(unit)s every %(days)s days", { unit: g.unit, days: numbers.format(g.so_far_every_days) });
+const PHASES = { idle: _("not started"), running: _("running"), paused: _("paused"), finished: _("finished") };
+const STATES = { off: _("off"), connecting: _("connecting"), connected: _("connected"), error: _("error"), active: _("active") };
+const status = (st) => (st && st.words ? _(st.words[0], st.words[1]) : (st && st.reason) || "");
 
 const FORMATS = {
-  "phase": (s) => (s.phase === "idle" ? "not started" : s.phase),
+  "phase": (s) => PHASES[s.phase] || s.phase,
   "session.elapsed": (s, v) => clock(Math.floor(v.session)),
   "step.elapsed": (s, v) => clock(Math.floor(v.step)),
   "step.target": (s) => (s.step.target_s ? clock(Math.floor(s.step.target_s)) : ""),
   "step.delta": (s, v) => (s.step.target_s && s.session ? delta(v.step, s.step.target_s) : ""),
-  "deadline.left": onDeadline(countdown),
-  "deadline.word": onDeadline((left) => (left > 0 ? "left" : "past")),
+  "deadline.left": onDeadline((left) => {
+    const num = Math.floor(Math.abs(left) / 86400);
+    return num ? ngettext("%(num)s day", "%(num)s days", num) : countdown(left);
+  }),
+  "deadline.word": onDeadline((left) => (left > 0 ? _("left") : _("past"))),
   "deadline.days": onDeadline(days),
   "goal.left": ({ goal: g }) =>
-    !g ? "" : !g.left ? "all " + units(g, g.units) + " done"
-      : g.passed ? g.done + " of " + units(g, g.units) + " done" : units(g, g.left) + " left",
-  "goal.pace": (s) => (pacing(s) ? s.goal.needed_text : ""),
+    !g ? "" : !g.left ? _("all %(units)s done", { units: units(g, g.units) })
+      : g.passed ? _("%(done)s of %(units)s done", { done: g.done, units: units(g, g.units) })
+        : _("%(units)s left", { units: units(g, g.left) }),
+  "goal.pace": (s) => (pacing(s) ? needed(s.goal) : ""),
+  "goal.so_far": (s) => (pacing(s) ? soFar(s.goal) : ""),
   "goal.track": track,
-  "review.head": ({ review: r }) => (r ? "session " + r.session + " \u00b7 " + plural(r.count, "failure", "failures") : ""),
+  "obs.state": (s) => STATES[s.obs.state] || s.obs.state,
+  "obs.reason": (s) => status(s.obs),
+  "hotkeys.state": (s) => STATES[s.hotkeys.state] || s.hotkeys.state,
+  "hotkeys.reason": (s) => status(s.hotkeys),
+  "review.head": ({ review: r }) =>
+    r ? _("session %(number)s", { number: r.session }) + " \u00b7 " + ngettext("%(num)s failure", "%(num)s failures", r.count) : "",
   "review.notes": ({ review: r }) => (r ? r.notes.map((n) => n.note + " (" + n.step + ")").join("\n") : ""),
 };
 
@@ -98,8 +136,8 @@ const paint = (now) => {
     "no-note": !s.failures.last_note,
     "can-restore": !!s.can_restore,
     "no-goal": !s.goal,
-    "is-on-track": t === "on track",
-    "is-behind": t === "behind",
+    "is-on-track": t === ON_TRACK,
+    "is-behind": t === BEHIND,
     "no-review": !s.review,
   };
   for (const name in flags) root.classList.toggle(name, flags[name]);
@@ -117,7 +155,7 @@ const pips = (s) => {
     s.steps.forEach((st, i) => {
       const li = ol.children[i], cls = "so-pip is-" + st.state;
       if (li.className !== cls) li.className = cls;
-      const title = st.state === "skipped" ? st.title + " (skipped)" : st.title;
+      const title = st.state === "skipped" ? _("%(step)s (skipped)", { step: st.title }) : st.title;
       if (li.title !== title) li.title = title;
     });
   }
@@ -223,6 +261,8 @@ const connect = () => {
 
 // The dock builds on this: it sends commands on the same socket and reads their results.
 window.StudyOverlay = {
+  _,
+  ngettext,
   snapshot: () => snap,
   anchor: () => at, // performance.now() when the snapshot arrived (for tests)
   socket: () => (ws && ws.readyState === WebSocket.OPEN ? ws : null),
