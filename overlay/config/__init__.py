@@ -1,5 +1,6 @@
 """config.yaml: read, validated key by key, into the core's settings."""
 
+from ..core.durations import parse_duration
 from ..core.settings import (
     DEFAULT_PORT,
     Config,
@@ -12,7 +13,7 @@ from ..core.settings import (
     Step,
     is_loopback_host,
 )
-from .load import ConfigError, load_config, parse_config, parse_duration
+from .load import ConfigError, load_config, parse_config
 
 __all__ = [
     "DEFAULT_PORT", "Config", "ConfigError", "Deadline", "Goal", "HotkeysConfig", "ObsConfig",

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core import commands
+from ..core.durations import parse_duration
 from ..core.keycombo import DEFAULT_HOTKEYS, parse_combo
 from ..core.session import Command
 from ..core.settings import (
@@ -34,17 +35,7 @@ class ConfigError(Exception):
     """A bad configuration; str() is the whole message for the user."""
 
 
-_DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?!s))?\s*(?:(\d+)s)?\s*(?:(\d+)ms)?$")
 _STEP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """'1h30m', '25m', '90s', '400ms' -> timedelta; None when malformed."""
-    match = _DURATION.match(text.strip())
-    if not match or not any(match.groups()):
-        return None
-    h, m, s, ms = (int(g) if g else 0 for g in match.groups())
-    return timedelta(hours=h, minutes=m, seconds=s, milliseconds=ms)
 
 
 class _Reader:
