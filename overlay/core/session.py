@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from . import focus
+from .refusal import N_
+from .refusal import Refused as Refused
+
 ZERO = timedelta(0)
 NOTE_MAX = 280
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalogs (overlay/i18n); each door shows it in its own language."""
-    return message
 
 
 # --- state -------------------------------------------------------------------------------
@@ -28,7 +27,7 @@ class Failure:
 class Session:
     number: int
     started_at: datetime
-    step_times: tuple[timedelta, ...]  # time banked per step, the running interval excluded
+    step_times: tuple[timedelta, ...]  # focus time banked per step, the running interval excluded
     step: int = 0
     running_since: datetime | None = None  # start of the running interval; None if not running
     paused_at: datetime | None = None
@@ -36,6 +35,8 @@ class Session:
     failures: tuple[Failure, ...] = ()
     pauses: int = 0
     visited: frozenset[int] = frozenset({0})  # steps that have been current at some point
+    break_times: tuple[timedelta, ...] = ()  # break time banked per step (focus.breaks pads it)
+    cycle: focus.Cycle = focus.Cycle()  # the current step's focus and break cycle
 
     @property
     def active(self) -> bool:
@@ -65,20 +66,18 @@ def session_phase(s: Session) -> str:
     return "paused" if s.paused_at is not None else "running"
 
 
-def _running_part(s: Session, now: datetime) -> timedelta:
-    if s.running_since is None:
-        return ZERO
-    return max(ZERO, now - s.running_since)
-
-
 def step_elapsed(s: Session, now: datetime, step: int | None = None) -> timedelta:
-    i = s.step if step is None else step
-    banked = s.step_times[i]
-    return banked + _running_part(s, now) if i == s.step else banked
+    """A step's own time: while a break runs it stands still."""
+    return focus.focus_time(s, now, step)
+
+
+def break_elapsed(s: Session, now: datetime, step: int | None = None) -> timedelta:
+    return focus.break_time(s, now, step)
 
 
 def session_elapsed(s: Session, now: datetime) -> timedelta:
-    return sum(s.step_times, ZERO) + _running_part(s, now)
+    """The steps' time together: breaks and pauses excluded."""
+    return sum((focus.focus_time(s, now, i) for i in range(len(s.step_times))), ZERO)
 
 
 def skipped(s: Session) -> frozenset[int]:
@@ -104,13 +103,19 @@ def fit_steps(state: State, count: int) -> State:
 def _fit(s: Session | None, count: int) -> Session | None:
     if s is None or len(s.step_times) == count:
         return s
-    times = (s.step_times + (ZERO,) * count)[:count]
-    overflow = sum(s.step_times[count:], ZERO)
-    times = (*times[:-1], times[-1] + overflow)
+    times, breaks = _fit_times(s.step_times, count), _fit_times(focus.breaks(s), count)
     failures = tuple(replace(f, step=min(f.step, count - 1)) for f in s.failures)
     step = min(s.step, count - 1)
     visited = frozenset(i for i in s.visited if i < count) | {step}
-    return replace(s, step_times=times, step=step, failures=failures, visited=visited)
+    cycle = s.cycle if step == s.step else focus.Cycle()
+    return replace(s, step_times=times, break_times=breaks, step=step, failures=failures,
+                   visited=visited, cycle=cycle)
+
+
+def _fit_times(times: tuple[timedelta, ...], count: int) -> tuple[timedelta, ...]:
+    """The steps past the end give their time to the last one."""
+    fitted = (times + (ZERO,) * count)[:count]
+    return (*fitted[:-1], fitted[-1] + sum(times[count:], ZERO))
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -198,7 +203,8 @@ class UndoUnit:
 
 Command = (
     Start | Next | Prev | Goto | Follow | Pause | Resume | TogglePause | Fail | UndoFail | Finish
-    | Reset | Restore | CompleteUnit | UndoUnit
+    | Reset | Restore | CompleteUnit | UndoUnit | focus.Skip | focus.Extend | focus.Shorten
+    | focus.CatchUp
 )
 
 
@@ -272,24 +278,14 @@ class UnitRemoved:
 Event = (
     SessionStarted | StepCompleted | StepChanged | Paused | Resumed | FailureLogged
     | FailureRemoved | SessionFinished | SessionReset | SessionRestored | UnitCompleted
-    | UnitRemoved
+    | UnitRemoved | focus.FocusEvent
 )
 
 
 # --- refusals ----------------------------------------------------------------------------
 
 
-class Refused(Exception):
-    """A command whose precondition does not hold; the class name is the refusal's name."""
-
-    message = "refused"
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.message)
-
-    @property
-    def name(self) -> str:
-        return type(self).__name__
+# Refused, the base, is in refusal.py; focus.py has the refusals of skip, extend and shorten.
 
 
 class NoActiveSession(Refused):
@@ -344,9 +340,11 @@ class NoteTooLong(Refused):
 
 
 def apply(
-    state: State, command: Command, now: datetime, step_count: int
+    state: State, command: Command, now: datetime, step_count: int, plans: focus.Plans = ()
 ) -> tuple[State, tuple[Event, ...]]:
-    """Run one command. Returns the new state and its events, or raises a Refused."""
+    """Run one command. Returns the new state and its events, or raises a Refused.
+
+    `plans` are the steps' focus settings (Config.focus_plans); without them no step has one."""
     s = state.session
     match command:
         case Start():
@@ -354,7 +352,7 @@ def apply(
                 raise SessionInProgress()
             new = Session(
                 number=state.last_number + 1, started_at=now,
-                step_times=(ZERO,) * step_count, running_since=now,
+                step_times=(ZERO,) * step_count, running_since=now, break_times=(ZERO,) * step_count,
             )
             return replace(
                 state, session=new, last_number=new.number, failures_before=total_failures(state),
@@ -390,42 +388,66 @@ def apply(
             )
     if s is None or not s.active:
         raise NoActiveSession()
-    return _on_active(state, s, command, now)
+    # Every boundary due by now is crossed first, at its own moment: a command never acts on a
+    # focus that has already ended.
+    s, crossed = focus.catch_up(s, focus.plan_for(plans, s.step), now)
+    if isinstance(command, focus.CatchUp):
+        if not crossed:
+            raise focus.NoBoundaryDue()
+        return _with(state, s), crossed
+    new_state, events = _on_active(state, s, command, now, plans)
+    return new_state, (*crossed, *events)
+
+
+def caught_up(state: State, now: datetime, plans: focus.Plans) -> State:
+    """The state with every boundary due by now crossed: what a view shows between wake-ups."""
+    s = state.session
+    if s is None or not s.active:
+        return state
+    return _with(state, focus.catch_up(s, focus.plan_for(plans, s.step), now)[0])
 
 
 def _on_active(
-    state: State, s: Session, command: Command, now: datetime
+    state: State, s: Session, command: Command, now: datetime, plans: focus.Plans
 ) -> tuple[State, tuple[Event, ...]]:
     match command:
         case Next():
+            s, ended = _end_break(s, now)
             done = StepCompleted(s.step, step_elapsed(s, now))
             if s.step + 1 == len(s.step_times):
-                return _finish(state, s, now, (done,))
-            return _with(state, _move(s, s.step + 1, now)), (done, StepChanged(s.step, s.step + 1))
+                return _finish(state, s, now, (*ended, done))
+            return _with(state, _move(s, s.step + 1, now, plans)), (
+                *ended, done, StepChanged(s.step, s.step + 1),
+            )
         case Prev():
             if s.step == 0:
                 raise NoStepBefore()
-            return _with(state, _move(s, s.step - 1, now)), (StepChanged(s.step, s.step - 1),)
+            s, ended = _end_break(s, now)
+            return _with(state, _move(s, s.step - 1, now, plans)), (
+                *ended, StepChanged(s.step, s.step - 1),
+            )
         case Goto(step=target):
             if not 0 <= target < len(s.step_times):
                 raise UnknownStep()
             if target == s.step:
                 raise AlreadyOnStep()
-            return _with(state, _move(s, target, now)), (StepChanged(s.step, target),)
+            s, ended = _end_break(s, now)
+            return _with(state, _move(s, target, now, plans)), (*ended, StepChanged(s.step, target))
         case Follow(step=target):
             if not 0 <= target < len(s.step_times):
                 raise UnknownStep()
-            if target == s.step and s.paused_at is None:
+            if target == s.step and s.paused_at is None and not s.cycle.on_break:
                 raise AlreadyOnStep()
-            events: tuple[Event, ...] = ()
+            # The step's scene chosen in OBS during a break: the streamer is back.
+            s, events = _end_break(s, now)
             if s.paused_at is not None:
-                events = (Resumed(max(ZERO, now - s.paused_at)),)
+                events = (*events, Resumed(max(ZERO, now - s.paused_at)))
                 s = replace(s, running_since=now, paused_at=None)
             if target == s.step:
                 return _with(state, s), events
-            return _with(state, _move(s, target, now)), (*events, StepChanged(s.step, target))
+            return _with(state, _move(s, target, now, plans)), (*events, StepChanged(s.step, target))
         case TogglePause():
-            return _on_active(state, s, Pause() if s.paused_at is None else Resume(), now)
+            return _on_active(state, s, Pause() if s.paused_at is None else Resume(), now, plans)
         case Pause():
             if s.paused_at is not None:
                 raise AlreadyPaused()
@@ -436,9 +458,10 @@ def _on_active(
         case Resume():
             if s.paused_at is None:
                 raise NotPaused()
-            return _with(state, replace(s, running_since=now, paused_at=None)), (
-                Resumed(max(ZERO, now - s.paused_at)),
-            )
+            resumed = replace(s, running_since=now, paused_at=None)
+            if s.cycle.over:  # the break ended with auto off: this starts the next focus
+                resumed = focus.start_focus(resumed)
+            return _with(state, resumed), (Resumed(max(ZERO, now - s.paused_at)),)
         case Fail(note=note):
             note = note.strip()
             if len(note) > NOTE_MAX:
@@ -448,6 +471,9 @@ def _on_active(
             return _with(state, new), (FailureLogged(failure, len(new.failures)),)
         case Finish():
             return _finish(state, s, now, ())
+        case focus.Skip() | focus.Extend() | focus.Shorten():
+            new, adjusted = focus.adjust(s, focus.plan_for(plans, s.step), command, now)
+            return _with(state, new), adjusted
     raise TypeError(f"not a command: {command!r}")  # pragma: no cover
 
 
@@ -455,16 +481,25 @@ def _with(state: State, session: Session) -> State:
     return replace(state, session=session)
 
 
-def _bank(s: Session, now: datetime) -> Session:
-    if s.running_since is None:
-        return s
-    times = list(s.step_times)
-    times[s.step] += _running_part(s, now)
-    return replace(s, step_times=tuple(times), running_since=now)
+_bank = focus.bank  # the running interval into the step's time, or its breaks' during a break
 
 
-def _move(s: Session, target: int, now: datetime) -> Session:
-    return replace(_bank(s, now), step=target, visited=s.visited | {target})
+def _end_break(s: Session, now: datetime) -> tuple[Session, tuple[Event, ...]]:
+    """A break ends by the streamer's doing (a step change, the step's scene in OBS). A break
+    over (auto off) was a pause: it is lifted, as the streamer is back."""
+    c = s.cycle
+    if c.over and s.paused_at is not None:
+        back = replace(s, running_since=now, paused_at=None)
+        return focus.start_focus(back), (Resumed(max(ZERO, now - s.paused_at)),)
+    if not c.on_break:
+        return s, ()
+    banked = _bank(s, now)
+    return focus.start_focus(banked), (focus.BreakEnded(s.step, c.done, now, waiting=False),)
+
+
+def _move(s: Session, target: int, now: datetime, plans: focus.Plans) -> Session:
+    moved = replace(_bank(s, now), step=target, visited=s.visited | {target})
+    return replace(moved, cycle=focus.enter(focus.plan_for(plans, target), moved.step_times[target]))
 
 
 def _finish(

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from . import session
+from .focus import Focus
 
 DEFAULT_PORT = 8754
 
@@ -20,6 +21,7 @@ class Step:
     target: timedelta | None = None
     scene: str | None = None
     reviews_previous: bool = False
+    focus: Focus | None = None  # focus and break cycles: `focus:` with the step's own overrides
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,11 @@ class Config:
     obs: ObsConfig = field(default_factory=ObsConfig)
     hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
     source: Path | None = None
+
+    @property
+    def focus_plans(self) -> tuple[Focus | None, ...]:
+        """Each step's focus settings, by index: what the core's `apply` takes."""
+        return tuple(st.focus for st in self.steps)
 
 
 def is_loopback_host(host: str) -> bool:
