@@ -11,6 +11,7 @@ import pytest
 
 from overlay.config import ConfigError, load_config, parse_duration
 from overlay.core import session as core
+from overlay.core.focus import Focus
 
 from .conftest import ROOT
 
@@ -55,6 +56,32 @@ BAD = {
         GOOD + "hotkeys:\n  bindings:\n    '<ctrl>+<alt>+n': dance\n",
         "hotkeys.bindings.<ctrl>+<alt>+n (line 12)", "unknown command 'dance'",
     ),
+    "focus as text": (GOOD + "focus: pomodoro\n", "focus (line 10)", "expected a mapping"),
+    "focus unknown key": (GOOD + "focus:\n  wrok: 25m\n", "focus.wrok (line 11): unknown key", "work"),
+    "focus work zero": (GOOD + "focus:\n  work: 0s\n", "focus.work (line 11)", "duration"),
+    "focus work a number": (GOOD + "focus:\n  work: 25\n", "focus.work (line 11)", "duration"),
+    "focus break": (GOOD + "focus:\n  break: ten\n", "focus.break (line 11)", "duration"),
+    "focus long break": (GOOD + "focus:\n  long_break: -5m\n", "focus.long_break (line 11)", "duration"),
+    "focus long_every zero": (GOOD + "focus:\n  long_every: 0\n", "focus.long_every (line 11)",
+                              "whole number from 1 to 100"),
+    "focus long_every text": (GOOD + "focus:\n  long_every: four\n", "focus.long_every (line 11)",
+                              "whole number"),
+    "focus long_every bool": (GOOD + "focus:\n  long_every: true\n", "focus.long_every (line 11)",
+                              "whole number"),
+    "focus auto": (GOOD + "focus:\n  auto: sometimes\n", "focus.auto (line 11)", "true or false"),
+    "step focus as number": (
+        GOOD.replace("    target: 15m", "    focus: 25"), "steps[0].focus (line 4)", "expected a mapping"
+    ),
+    "step focus key": (
+        GOOD.replace("    target: 15m", "    focus: {work: 25m, brek: 5m}"),
+        "steps[0].focus.brek (line 4): unknown key", None,
+    ),
+    "step focus work": (
+        GOOD.replace("    target: 15m", "    focus:\n      work: soon"), "steps[0].focus.work (line 5)",
+        "duration",
+    ),
+    "break scene empty": (GOOD + "obs:\n  scenes:\n    break: ''\n", "obs.scenes.break (line 12)",
+                          "non-empty text"),
     "same hotkey twice": (
         GOOD + "hotkeys:\n  bindings:\n    '<ctrl>+<alt>+n': next\n    'ctrl+alt+N': prev\n",
         "hotkeys.bindings.ctrl+alt+N (line 13)", "same keys",
@@ -161,3 +188,44 @@ def test_goal_and_timezone(tmp_path: Path) -> None:
         path.write_text(GOOD + bad)
         with pytest.raises(ConfigError, match=where.replace(".", r"\.")):
             load_config(path)
+
+
+FOCUS = GOOD + "focus:\n  work: 25m\n  break: 20s\n"
+
+
+def test_focus_applies_to_every_step_and_each_step_can_change_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(FOCUS.replace("    target: 15m", "    focus: {long_every: 2, auto: false}")
+                    .replace("    title: Lecture", "    title: Lecture\n    focus: false"))
+    review, lecture = load_config(path).steps
+    assert review.focus == Focus(work=timedelta(minutes=25), break_=timedelta(seconds=20),
+                                 long_break=timedelta(minutes=30), long_every=2, auto=False)
+    assert lecture.focus is None
+
+
+def test_focus_defaults_and_the_ways_to_turn_it_on(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(GOOD)
+    assert [s.focus for s in load_config(path).steps] == [None, None]  # off unless asked for
+    defaults = Focus(work=timedelta(minutes=50), break_=timedelta(minutes=10),
+                     long_break=timedelta(minutes=30), long_every=4, auto=True)
+    for top in ("focus: {}\n", "focus: true\n", "focus:\n"):
+        path.write_text(GOOD + top)
+        assert [s.focus for s in load_config(path).steps] == [defaults, defaults], top
+    path.write_text(GOOD + "focus: false\n")
+    assert [s.focus for s in load_config(path).steps] == [None, None]
+    path.write_text(GOOD.replace("    target: 15m", "    focus: true"))  # one step, the defaults
+    assert [s.focus for s in load_config(path).steps] == [defaults, None]
+    path.write_text(FOCUS.replace("    target: 15m", "    focus: true"))  # one step, the top level
+    assert load_config(path).focus_plans == (Focus(work=timedelta(minutes=25),
+                                                   break_=timedelta(seconds=20)),) * 2
+
+
+def test_the_break_scene_defaults_to_the_paused_one(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(GOOD + "obs:\n  scenes:\n    paused: Be right back\n")
+    assert load_config(path).obs.scenes.break_ == "Be right back"
+    path.write_text(GOOD + "obs:\n  scenes:\n    paused: Be right back\n    break: Coffee\n")
+    assert load_config(path).obs.scenes.break_ == "Coffee"
+    path.write_text(GOOD)
+    assert load_config(path).obs.scenes.break_ is None

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core import commands
 from ..core.durations import parse_duration
+from ..core.focus import Focus
 from ..core.keycombo import DEFAULT_HOTKEYS, parse_combo
 from ..core.session import Command
 from ..core.settings import (
@@ -130,7 +131,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
     r = _Reader(lines)
     top = r.mapping(
         raw, (), {"steps", "deadline", "goal", "timezone", "language", "server", "storage", "obs",
-                  "hotkeys"}
+                  "hotkeys", "focus"}
     )
     if raw is None or "steps" not in top:
         raise r.fail(("steps",), "is required: list your routine's steps")
@@ -138,8 +139,9 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
     goal = _goal(r, top.get("goal"))
     if goal is not None and deadline is None:
         raise r.fail(("goal",), "needs a deadline (deadline.at): the pace is counted toward it")
+    every_step = _focus(r, top["focus"], ("focus",), Focus()) if "focus" in top else None
     return Config(
-        steps=_steps(r, top["steps"]),
+        steps=_steps(r, top["steps"], every_step),
         deadline=deadline,
         goal=goal,
         timezone=_timezone(r, top.get("timezone")),
@@ -152,7 +154,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
     )
 
 
-def _steps(r: _Reader, raw: Any) -> tuple[Step, ...]:
+def _steps(r: _Reader, raw: Any, every_step: Focus | None) -> tuple[Step, ...]:
     path: KeyPath = ("steps",)
     if not isinstance(raw, list):
         raise r.fail(path, f"expected a list of steps, got {_kind(raw)}")
@@ -164,7 +166,7 @@ def _steps(r: _Reader, raw: Any) -> tuple[Step, ...]:
     seen: set[str] = set()
     for i, item in enumerate(raw):
         p: KeyPath = (*path, i)
-        m = r.mapping(item, p, {"id", "title", "target", "scene", "reviews_previous"})
+        m = r.mapping(item, p, {"id", "title", "target", "scene", "reviews_previous", "focus"})
         if not m:
             raise r.fail(p, "expected a step with at least id and title")
         step_id = r.string(m, p, "id", None)
@@ -185,8 +187,31 @@ def _steps(r: _Reader, raw: Any) -> tuple[Step, ...]:
             target=r.duration(m, p, "target"),
             scene=r.opt_string(m, p, "scene"),
             reviews_previous=r.boolean(m, p, "reviews_previous", False),
+            focus=_focus(r, m["focus"], (*p, "focus"), every_step or Focus())
+            if "focus" in m else every_step,
         ))
     return tuple(steps)
+
+
+def _focus(r: _Reader, raw: Any, path: KeyPath, base: Focus) -> Focus | None:
+    """`false`: none; `true` or empty: `base`; a mapping: `base` with the keys it gives."""
+    if raw is False:
+        return None
+    if raw is True:
+        return base
+    if raw is not None and not isinstance(raw, dict):
+        raise r.fail(path, f"expected a mapping (work, break, ...), true or false, got {_kind(raw)}")
+    m = r.mapping(raw, path, {"work", "break", "long_break", "long_every", "auto"})
+    every = m.get("long_every", base.long_every)
+    if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= 100:
+        raise r.fail((*path, "long_every"), f"expected a whole number from 1 to 100, got {every!r}")
+    return Focus(
+        work=r.duration(m, path, "work") or base.work,
+        break_=r.duration(m, path, "break") or base.break_,
+        long_break=r.duration(m, path, "long_break") or base.long_break,
+        long_every=every,
+        auto=r.boolean(m, path, "auto", base.auto),
+    )
 
 
 def _deadline(r: _Reader, raw: Any) -> Deadline | None:
@@ -292,7 +317,8 @@ def _obs(r: _Reader, raw: Any) -> ObsConfig:
     if studio_mode not in ("program", "preview"):
         raise r.fail((*path, "studio_mode"), f"expected program or preview, got {studio_mode!r}")
     sp: KeyPath = (*path, "scenes")
-    sm = r.mapping(m.get("scenes"), sp, {"idle", "paused", "finished"})
+    sm = r.mapping(m.get("scenes"), sp, {"idle", "paused", "finished", "break"})
+    paused = r.opt_string(sm, sp, "paused")
     return ObsConfig(
         enabled=r.boolean(m, path, "enabled", False),
         host=r.string(m, path, "host", "127.0.0.1").strip(),
@@ -303,8 +329,9 @@ def _obs(r: _Reader, raw: Any) -> ObsConfig:
         studio_mode=studio_mode,
         scenes=ObsScenes(
             idle=r.opt_string(sm, sp, "idle"),
-            paused=r.opt_string(sm, sp, "paused"),
+            paused=paused,
             finished=r.opt_string(sm, sp, "finished"),
+            break_=r.opt_string(sm, sp, "break") or paused,
         ),
     )
 

@@ -60,6 +60,7 @@ class ObsScenes:
     idle: str | None = None
     paused: str | None = None
     finished: str | None = None
+    break_: str | None = None  # `break`; the paused scene when not given
 
 
 @dataclass(frozen=True)
