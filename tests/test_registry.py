@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from overlay.config import parse_config
-from overlay.core import commands
+from overlay.core import commands, focus
 from overlay.core import session as core
 from overlay.doors.cli.main import _parser
 
@@ -79,3 +80,28 @@ def test_a_malformed_command_is_a_bad_command() -> None:
                  {"command": "fail", "note": "x" * 281}, {"command": "follow", "step": "nowhere"}):
         with pytest.raises(commands.BadCommand):
             commands.parse(data, STEPS)
+
+
+def test_extend_and_shorten_take_a_duration_as_text_or_seconds() -> None:
+    assert commands.parse({"command": "extend"}, STEPS) == focus.Extend(timedelta(minutes=5))
+    assert commands.parse({"command": "extend", "duration": "10m"}, STEPS) == focus.Extend(
+        timedelta(minutes=10))
+    assert commands.parse({"command": "shorten", "duration": 90}, STEPS) == focus.Shorten(
+        timedelta(seconds=90))
+    given = focus.Shorten(timedelta(hours=1, minutes=2, seconds=3, milliseconds=400))
+    assert commands.to_dict(given, STEPS) == {"command": "shorten", "duration": "1h2m3s400ms"}
+    assert commands.parse(commands.to_dict(given, STEPS), STEPS) == given
+    assert _parser().parse_args(["extend", "10m"]).duration == "10m"
+    assert _parser().parse_args(["extend"]).duration is None
+
+
+@pytest.mark.parametrize("duration", ["", "ten", "10", "0s", "25h", 0, -5, True, 1e300, [5], {"m": 5}])
+def test_a_bad_duration_is_a_bad_command(duration: object) -> None:
+    with pytest.raises(commands.BadCommand, match='"duration"'):
+        commands.parse({"command": "extend", "duration": duration}, STEPS)
+
+
+def test_the_services_own_command_is_logged_but_no_door_takes_it() -> None:
+    assert commands.to_dict(focus.CatchUp(), STEPS) == {"command": "catch-up"}
+    with pytest.raises(commands.BadCommand, match="unknown command"):
+        commands.parse({"command": "catch-up"}, STEPS)

@@ -1,7 +1,8 @@
 """The command registry: every command's name, help and arguments, once.
 
 Every door reads it: the HTTP/WebSocket parser, the CLI's subcommands, the hotkey bindings,
-the dock, and the README's command table (a test holds them together).
+the dock, and the README's command table (a test holds them together). The service's own
+command, focus.CatchUp, is not here: no door can send it.
 """
 
 from __future__ import annotations
@@ -9,14 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from . import focus
 from . import session as core
+from .durations import format_duration, parse_duration
 from .settings import Step
 
 DOORS = ("http", "ws", "dock", "cli", "hotkey", "obs")
 NOTE_ARG = "note"
 STEP_ARG = "step"
+DURATION_ARG = "duration"
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class Spec:
     name: str
     help: str
     make: Callable[..., core.Command]
-    arg: str | None = None  # "note" (optional text) or "step" (required step reference)
+    arg: str | None = None  # "note" (optional text), "step" (required), "duration" (optional)
     confirm: bool = False  # a hotkey runs it only on a second press
 
     @property
@@ -53,6 +58,9 @@ COMMANDS: Mapping[str, Spec] = {s.name: s for s in (
     _spec(core.Restore, "bring back the session the last reset put aside"),
     _spec(core.CompleteUnit, "mark one unit of the goal done"),
     _spec(core.UndoUnit, "take back the last unit-done"),
+    _spec(focus.Skip, "end this focus or break now"),
+    _spec(focus.Extend, "make this focus or break longer (default 5m)", arg=DURATION_ARG),
+    _spec(focus.Shorten, "make this focus or break shorter (default 5m)", arg=DURATION_ARG),
 )}
 NAMES = tuple(COMMANDS)
 BINDABLE = tuple(s.name for s in COMMANDS.values() if s.bindable)
@@ -100,6 +108,8 @@ def parse(data: Any, steps: Sequence[Step]) -> core.Command:
         return spec.make(note=_note(data.get(NOTE_ARG)))
     if spec.arg == STEP_ARG:
         return spec.make(step=_step(data.get(STEP_ARG), steps))
+    if spec.arg == DURATION_ARG and data.get(DURATION_ARG) is not None:
+        return spec.make(duration=_duration(data[DURATION_ARG]))
     return spec.make()
 
 
@@ -119,6 +129,21 @@ def _note(note: Any) -> str:
     return text
 
 
+def _duration(value: Any) -> timedelta:
+    """"10m", "90s", "1h30m", or a number of seconds."""
+    if isinstance(value, str):
+        parsed = parse_duration(value[:40])
+    elif isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 10**9:
+        parsed = timedelta(milliseconds=round(value * 1000))  # what the command log keeps
+    else:
+        raise BadCommand('"duration" must be text like "10m" or a number of seconds')
+    if parsed is None:
+        raise BadCommand(f'"duration" {value[:40]!r} is not a duration such as 10m, 90s or 1h30m')
+    if not timedelta(0) < parsed <= focus.ADJUST_MAX:
+        raise BadCommand('"duration" must be more than 0 and at most 24h')
+    return parsed
+
+
 def _step(ref: Any, steps: Sequence[Step]) -> int:
     if isinstance(ref, bool) or not isinstance(ref, str | int):
         raise BadCommand('"step" must be a step id or its 1-based number')
@@ -133,9 +158,12 @@ def _step(ref: Any, steps: Sequence[Step]) -> int:
 def to_dict(command: core.Command, steps: Sequence[Step]) -> dict[str, Any]:
     """The JSON form of a command, as the command log keeps it (steps by 1-based number)."""
     out: dict[str, Any] = {"command": command.name}
-    arg = COMMANDS[command.name].arg
+    spec = COMMANDS.get(command.name)  # None: the service's own (catch-up), with no argument
+    arg = spec.arg if spec else None
     if arg == NOTE_ARG:
         out[NOTE_ARG] = getattr(command, NOTE_ARG)
     elif arg == STEP_ARG:
         out[STEP_ARG] = getattr(command, STEP_ARG) + 1
+    elif arg == DURATION_ARG:
+        out[DURATION_ARG] = format_duration(getattr(command, DURATION_ARG))
     return out

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...config import ConfigError, load_config
-from ...core.commands import COMMANDS, NOTE_ARG, STEP_ARG
+from ...core.commands import COMMANDS, DURATION_ARG, NOTE_ARG, STEP_ARG
 from ...core.settings import Config
 from ...i18n import language
 
@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument(NOTE_ARG, nargs="*", help="what went wrong")
         elif spec.arg == STEP_ARG:
             c.add_argument(STEP_ARG, help="step id or 1-based number")
+        elif spec.arg == DURATION_ARG:
+            c.add_argument(DURATION_ARG, nargs="?", help="how much: 5m (the default), 90s, 1h")
     client("status", "show the session").add_argument("--json", action="store_true")
     obs = sub.add_parser("obs", help="OBS tools", parents=[common])
     obs_sub = obs.add_subparsers(dest="obs_cmd", required=True, metavar="OBS_COMMAND")
@@ -201,6 +203,8 @@ def _client(args: argparse.Namespace) -> int:
             body[NOTE_ARG] = " ".join(args.note)
         elif arg == STEP_ARG:
             body[STEP_ARG] = args.step
+        elif arg == DURATION_ARG and args.duration is not None:
+            body[DURATION_ARG] = args.duration
     try:
         status, data = client.call(target, body)
     except client.Unreachable as exc:
