@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from overlay.core import focus
+from overlay.config import parse_config
+from overlay.core import focus, views
 from overlay.core import session as core
 from overlay.core.focus import Focus
 
@@ -407,6 +410,66 @@ def test_a_step_that_lost_its_focus_settings_ends_its_break() -> None:
     state = run((0, core.Start()), (50, focus.CatchUp()))
     state, _ = apply(state, 55, core.Fail("x"), ())  # restarted with focus: removed
     assert (step_minutes(state, 60), break_minutes(state, 60)) == (55, 5)
+
+
+# --- the snapshot ----------------------------------------------------------------------------
+
+FOCUSED = """
+focus: {work: 50m}
+steps:
+  - {id: review, title: Review}
+  - {id: lecture, title: Lecture, focus: {work: 25m, break: 5m, auto: false}}
+  - {id: project, title: Project, focus: false}
+"""
+
+
+def snap(state: core.State, minute: float) -> dict[str, Any]:
+    config = parse_config(FOCUSED, base_dir=Path("."))
+    return views.snapshot(state, config, at(minute), rev=1)
+
+
+def test_the_snapshot_says_where_the_cycle_stands_and_how_to_tick_it() -> None:
+    state = run((0, core.Start()))
+    assert snap(state, 20)["focus"] == {
+        "phase": "focus", "cycle": 1, "long_every": 4, "auto": True, "running": True,
+        "left_s": 1800.0, "length_s": 3000.0, "ends_at": "2026-11-24T18:50:00.000Z", "break_s": 0.0,
+    }
+    # Past the boundary the service is about to commit, the snapshot already shows the break.
+    shown = snap(state, 55)
+    assert shown["focus"] == {
+        "phase": "break", "cycle": 1, "long_every": 4, "auto": True, "running": True,
+        "left_s": 300.0, "length_s": 600.0, "ends_at": "2026-11-24T19:00:00.000Z", "break_s": 300.0,
+    }
+    assert shown["clock"]["running"] is False  # the step's clock stands still in a break
+    assert shown["step"]["elapsed_s"] == 3000.0 and shown["session"]["elapsed_s"] == 3000.0
+    assert shown["phase"] == "running"
+
+
+def test_a_paused_cycle_does_not_count_down() -> None:
+    shown = snap(run((0, core.Start()), (20, core.Pause())), 40)["focus"]
+    assert (shown["running"], shown["left_s"], shown["ends_at"]) == (False, 1800.0, None)
+
+
+def test_the_snapshot_of_a_break_over() -> None:
+    plans = parse_config(FOCUSED, base_dir=Path(".")).focus_plans
+    state = run((0, core.Start()), (1, core.Next()), (26, focus.CatchUp()), (31, focus.CatchUp()),
+                plans=plans)
+    shown = snap(state, 40)
+    assert shown["focus"] == {
+        "phase": "break_over", "cycle": 1, "long_every": 4, "auto": False, "running": False,
+        "left_s": 0.0, "length_s": 300.0, "ends_at": None, "break_s": 300.0,
+    }
+    assert shown["phase"] == "paused" and "resume" not in shown["refused"]
+    assert shown["refused"]["skip"] == focus.BreakIsOver.message
+
+
+def test_no_focus_in_the_snapshot_without_a_cycle() -> None:
+    assert snap(core.State(), 0)["focus"] is None
+    assert snap(run((0, core.Start()), (1, core.Goto(2))), 5)["focus"] is None
+    assert snap(run((0, core.Start()), (1, core.Finish())), 5)["focus"] is None
+    refused = snap(run((0, core.Start()), (1, core.Goto(2))), 5)["refused"]
+    assert refused["skip"] == refused["extend"] == refused["shorten"] == focus.NoFocus.message
+    assert "skip" not in snap(run((0, core.Start())), 5)["refused"]
 
 
 def test_settings_that_would_never_end_cannot_be_made() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import commands
+from . import commands, focus
 from . import session as core
 from .pacing import pacing
 from .settings import Config
@@ -25,6 +25,8 @@ def seconds(d: timedelta | None) -> float | None:
 
 def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict[str, Any]:
     """The full state a client needs, with elapsed figures as of `now` (server_time)."""
+    plans = config.focus_plans
+    state = core.caught_up(state, now, plans)  # a boundary the service is about to commit shows
     s = state.session
     phase = core.phase(state)
     current = s.step if s else 0
@@ -75,10 +77,11 @@ def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict
             "delta_s": seconds(step_elapsed - step_cfg.target) if step_cfg.target else None,
         },
         "steps": steps,
-        "clock": {
-            "running": phase == "running",
+        "clock": {  # the step's and the session's clocks: a break stops them
+            "running": phase == "running" and s is not None and not s.cycle.on_break,
             "since": iso(s.running_since) if s else None,
         },
+        "focus": _focus(s, config, now),
         "failures": {
             "session": len(failures),
             "step": sum(1 for f in failures if f.step == current),
@@ -90,20 +93,36 @@ def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict
         "goal": pacing(config.goal, config.deadline, len(state.units), state.first_started, now),
         "review": _review(state, config) if step_cfg.reviews_previous else None,
         "can_restore": state.discarded is not None and s is None,
-        "refused": refused(state, now, len(config.steps)),
+        "refused": refused(state, now, len(config.steps), plans),
     }
 
 
-def refused(state: core.State, now: datetime, step_count: int) -> dict[str, str]:
+def refused(
+    state: core.State, now: datetime, step_count: int, plans: focus.Plans = ()
+) -> dict[str, str]:
     """Each command with no argument the core would refuse now, with its reason: the dock
     disables those buttons and says why, with the same words the refusal would use."""
     out = {}
     for name in commands.BINDABLE:
         try:
-            core.apply(state, commands.simple(name), now, step_count)
+            core.apply(state, commands.simple(name), now, step_count, plans)
         except core.Refused as refusal:
             out[name] = str(refusal)
     return out
+
+
+def _focus(s: core.Session | None, config: Config, now: datetime) -> dict[str, Any] | None:
+    """Where the current step's cycle stands; a page counts `left_s` down from server_time
+    while `running` (ends_at is the same moment, or null while it does not count down)."""
+    plan = config.steps[s.step].focus if s is not None and s.active else None
+    if s is None or plan is None:
+        return None
+    p = focus.position(s, plan, now)
+    return {
+        "phase": p.phase, "cycle": p.cycle, "long_every": plan.long_every, "auto": plan.auto,
+        "running": p.ends_at is not None, "left_s": seconds(p.left), "length_s": seconds(p.length),
+        "ends_at": iso(p.ends_at), "break_s": seconds(core.break_elapsed(s, now)),
+    }
 
 
 def _review(state: core.State, config: Config) -> dict[str, Any] | None:
