@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from overlay.config import Config, parse_config
+from overlay.core import focus, views
 from overlay.core import session as core
-from overlay.core import views
 from overlay.runtime.dispatcher import Dispatcher, NotSaved
 from overlay.storage import history
 from overlay.storage.schema import APPLICATION_ID
@@ -270,3 +270,55 @@ def test_a_state_naming_a_missing_session_is_a_clear_error_not_a_traceback(tmp_p
     assert done.returncode == 2
     assert "names session 3, which is not in the file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_release_0_1_0_session_takes_up_focus_where_its_step_time_stands(tmp_path: Path) -> None:
+    """A file from before breaks existed: no break time, and the cycle its focus time says."""
+    path = tmp_path / "study.sqlite3"
+    shutil.copy(FIXTURES / "release-0.1.0.sqlite3", path)
+    config = parse_config(
+        (Path(__file__).resolve().parent.parent / "config.yaml").read_text() + "focus: {work: 4m}\n",
+        base_dir=tmp_path,
+    )
+    storage = Storage(path, config.steps)
+    state, rev = storage.load()
+    storage.close()
+    s = state.session
+    assert s is not None and s.break_times == (timedelta(0),) * 6 and s.cycle == focus.Cycle()
+    snap = views.snapshot(state, config, datetime(2026, 11, 4, 9, 0, tzinfo=UTC), rev)
+    assert snap["step"]["elapsed_s"] == 600.0  # paused 10 minutes into the first step
+    assert snap["focus"] == {
+        "phase": "focus", "cycle": 3, "long_every": 4, "auto": True, "running": False,
+        "left_s": 120.0, "length_s": 240.0, "ends_at": None, "break_s": 0.0,
+    }
+
+
+def test_a_break_and_its_cycle_are_saved_and_read_back(config: Config, clock: FakeClock) -> None:
+    """Committed to a real SQLite file, reopened: the same state, so the same next boundary."""
+    plan = focus.Focus(work=timedelta(minutes=50), auto=False)
+    plans = (plan, plan, None)
+    state, rev = core.State(), 0
+    storage = Storage(config.storage_path, config.steps)
+    steps: list[tuple[int, core.Command]] = [
+        (0, core.Start()), (10, focus.Extend()), (55, focus.CatchUp()), (58, core.Pause()),
+        (60, core.Resume()), (62, focus.Shorten(timedelta(minutes=2))),
+    ]
+    for minute, command in steps:
+        now = clock() + timedelta(minutes=minute)
+        state, events = core.apply(state, command, now, len(config.steps), plans)
+        rev += 1
+        storage.commit_sync(rev, now, command, "test", state, events)
+    storage.close()
+    storage = Storage(config.storage_path, config.steps)
+    loaded, loaded_rev = storage.load()
+    storage.close()
+    assert loaded_rev == rev
+    assert loaded == state
+    s = loaded.session
+    assert s is not None and s.cycle.on_break and s.cycle.extra == timedelta(minutes=-2)
+    assert s.break_times[0] == timedelta(minutes=5)  # 55 to 58, then 60 to 62
+    assert focus.next_boundary(loaded, plans) == clock() + timedelta(minutes=65)
+    db = sqlite3.connect(config.storage_path)
+    logged = [json.loads(c) for (c,) in db.execute("SELECT command FROM commands ORDER BY rev")]
+    db.close()
+    assert logged[1:3] == [{"command": "extend", "duration": "5m"}, {"command": "catch-up"}]

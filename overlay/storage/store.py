@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..core import focus
 from ..core import session as core
 from ..core.commands import to_dict
 from ..core.settings import Step
@@ -58,6 +59,8 @@ def session_to_dict(s: core.Session) -> dict[str, Any]:
         "finished_at": _t(s.finished_at),
         "pauses": s.pauses,
         "visited": sorted(s.visited),
+        "break_times_us": [_us(t) for t in focus.breaks(s)],
+        "cycle": cycle_to_dict(s.cycle),
     }
 
 
@@ -76,6 +79,25 @@ def session_from_dict(d: dict[str, Any], failures: tuple[core.Failure, ...] = ()
         pauses=d["pauses"],
         # Written before steps could be skipped: every step counts as visited.
         visited=frozenset(d.get("visited", range(len(d["step_times_us"])))),
+        # Written before breaks existed: none taken, the cycle is the one its focus time says.
+        break_times=tuple(timedelta(microseconds=us)
+                          for us in d.get("break_times_us", [0] * len(d["step_times_us"]))),
+        cycle=cycle_from_dict(d["cycle"]) if "cycle" in d else focus.Cycle(),
+    )
+
+
+def cycle_to_dict(c: focus.Cycle) -> dict[str, Any]:
+    return {
+        "done": c.done, "focus_from_us": _us(c.focus_from), "on_break": c.on_break,
+        "break_from_us": _us(c.break_from), "over": c.over, "extra_us": _us(c.extra),
+    }
+
+
+def cycle_from_dict(d: dict[str, Any]) -> focus.Cycle:
+    return focus.Cycle(
+        done=d["done"], focus_from=timedelta(microseconds=d["focus_from_us"]), on_break=d["on_break"],
+        break_from=timedelta(microseconds=d["break_from_us"]), over=d["over"],
+        extra=timedelta(microseconds=d["extra_us"]),
     )
 
 
