@@ -2,6 +2,10 @@
 // (#so-snapshot), painted here at once; a WebSocket then brings one per change. Each [data-field]
 // gets textContent by the rules below, the only place they are written for pages. Clocks tick from
 // the snapshot's anchors once a second: a rAF loop would cost about 20 times the CPU in OBS.
+// Temporary shims until the translations land: every text a viewer reads goes through them.
+const _ = (s) => s;
+const ngettext = (one, many, n) => (n === 1 ? one : many);
+const nfmt = (one, many, n) => ngettext(one, many, n).replace("%(n)s", n);
 const root = document.documentElement;
 const fields = Array.from(document.querySelectorAll("[data-field]"), (el) => [el, el.dataset.field]);
 const lists = document.querySelectorAll("[data-steps]");
