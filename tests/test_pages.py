@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -135,7 +136,7 @@ EXPECTED = {
     "failures.total": "1",
     "failures.last_note": "sign <b>error</b>",
     "deadline.label": "Course final",
-    "deadline.left": "6d 22h 47m",  # the deadline is 6d 23h after T0; 13:35 have passed
+    "deadline.left": "6 days",  # the deadline is 6d 23h after T0; 13:35 have passed
     "deadline.word": "left",
     "deadline.days": "6 days left",
     # No goal in this config, and the current step does not review the previous session.
@@ -338,6 +339,27 @@ async def test_without_a_deadline_the_deadline_parts_are_empty(
         shown = await painted(chromium, c, "/overlay/deadline")
     assert "no-deadline" in shown.classes
     assert shown.fields["deadline.left"] == "" and shown.fields["deadline.label"] == ""
+
+
+# The deadline of ROUTINE is 6 d 23 h after T0.
+@pytest.mark.chromium
+@pytest.mark.parametrize("after, words", [
+    (timedelta(0), "6 days left"),
+    (timedelta(days=5, hours=22), "1 day left"),
+    (timedelta(days=6, hours=5, minutes=10), "17h 50m left"),
+    (timedelta(days=6, hours=23, minutes=50), "50m past"),
+    (timedelta(days=10), "3 days past"),
+])
+async def test_the_deadline_reads_the_same_on_each_overlay_as_in_the_cli(
+    client: Client, clock: FakeClock, chromium: Browser, after: timedelta, words: str
+) -> None:
+    clock.now += after
+    snapshot = await (await client.get("/api/state")).json()
+    assert display.days_text(snapshot["deadline"]["left_s"]) == words  # the CLI's and /history's
+    deadline = await painted(chromium, client, "/overlay/deadline")
+    assert f"{deadline.fields['deadline.left']} {deadline.fields['deadline.word']}" == words
+    bar = await painted(chromium, client, "/overlay/bar")
+    assert bar.fields["deadline.days"] == words
 
 
 async def test_the_index_links_every_overlay_and_the_dock(client: Client) -> None:

@@ -36,10 +36,13 @@ const countdown = (left) => {
   const d = Math.floor(min / 1440), h = Math.floor(min / 60) % 24, m = min % 60;
   return d ? d + "d " + pad(h) + "h " + pad(m) + "m" : h ? h + "h " + pad(m) + "m" : m + "m";
 };
-const days = (left) => {
-  const word = left > 0 ? "left" : "past", n = Math.floor(Math.abs(left) / 86400);
-  return n ? n + (n === 1 ? " day " : " days ") + word : countdown(left) + " " + word;
+// The deadline in the words of display.days_text (CLI, /history): "90 days" or, within a day,
+// "17h 50m"; then "left" or "past". The deadline overlay shows the two parts apart, the bar together.
+const daysOrTime = (left) => {
+  const n = Math.floor(Math.abs(left) / 86400);
+  return n ? nfmt("%(n)s day", "%(n)s days", n) : countdown(left);
 };
+const leftOrPast = (left) => (left > 0 ? _("left") : _("past"));
 const onDeadline = (f) => (s, v) => (s.deadline ? f(v.left) : "");
 const plural = (n, one, many) => n + " " + (n === 1 ? one : many);
 const units = (g, n) => plural(n, g.unit, g.unit_plural);
@@ -52,9 +55,9 @@ const FORMATS = {
   "step.elapsed": (s, v) => clock(Math.floor(v.step)),
   "step.target": (s) => (s.step.target_s ? clock(Math.floor(s.step.target_s)) : ""),
   "step.delta": (s, v) => (s.step.target_s && s.session ? delta(v.step, s.step.target_s) : ""),
-  "deadline.left": onDeadline(countdown),
-  "deadline.word": onDeadline((left) => (left > 0 ? "left" : "past")),
-  "deadline.days": onDeadline(days),
+  "deadline.left": onDeadline(daysOrTime),
+  "deadline.word": onDeadline(leftOrPast),
+  "deadline.days": onDeadline((left) => daysOrTime(left) + " " + leftOrPast(left)),
   "goal.left": ({ goal: g }) =>
     !g ? "" : !g.left ? "all " + units(g, g.units) + " done"
       : g.passed ? g.done + " of " + units(g, g.units) + " done" : units(g, g.left) + " left",
