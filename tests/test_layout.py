@@ -1,0 +1,227 @@
+"""The overlays' layout in a real Chromium (issue 12), measured in every state one config can
+produce: one status badge says either the phase or "reconnecting"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from overlay.app import build_app
+from overlay.config import Config, parse_config
+from overlay.pages.overlays import OVERLAYS, SIZES, THEMES
+from overlay.storage.store import Storage
+
+from .browser import CHROMIUM, AppServer, command, launch
+from .conftest import T0, FakeClock, require_real
+
+pytestmark = pytest.mark.chromium
+
+LONGEST = "Rebuild the parser from the grammar up, then compare it with the old one case by case"
+TITLES = [
+    "Review last notes", "Watch the lecture, first pass", LONGEST, "Book, notes and links",
+    "Questionnaire and weaknesses", "One project", "Flashcards", "Exercises from chapter four",
+    "Write a summary", "Explain it to the rubber duck", "Mock exam", "Plan tomorrow",
+]
+FILLER = ("forgot that the loop variable is shared by every closure made inside the loop, so each "
+          "callback saw the last value; fix it by binding the value as a default argument or by "
+          "building the list with a comprehension, then test with three callbacks and check each "
+          "one prints its own index and not the final one")
+NOTES = [f"{i}: {FILLER}"[:279] + "." for i in range(1, 13)]  # 280 characters each
+NOTE_LINES, REVIEW_LINES = 4, 4  # what overlay.css clamps the latest note and the review list to
+DEADLINE_IN = timedelta(days=90, hours=17, minutes=50)
+
+
+def config_text(storage: Path) -> str:
+    steps = "".join(
+        f"  - {{id: s{i}, title: \"{title}\", target: {15 + 5 * i}m"
+        + (", reviews_previous: true}\n" if i == 1 else "}\n")
+        for i, title in enumerate(TITLES, start=1))
+    return (f"steps:\n{steps}deadline:\n  at: {(T0 + DEADLINE_IN).isoformat()}\n  label: Course finished\n"
+            f"goal: {{units: 8, unit: lesson}}\nhotkeys: {{enabled: false}}\nstorage:\n  path: {storage}\n")
+
+
+def layout_config(folder: Path) -> Config:
+    return parse_config(config_text(folder / "study.sqlite3"), base_dir=folder)
+
+
+def serving(config: Config, clock: FakeClock) -> AppServer:
+    return AppServer(lambda: build_app(config, Storage(config.storage_path, config.steps), clock=clock))
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    require_real(CHROMIUM)
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    b = launch(playwright)
+    yield b
+    b.close()
+
+
+# Every visible text under the panel, with the part of it not clipped away by an element inside the
+# panel (a clamped title or note), its font size and its colour; the panel's own overflow is not
+# applied, so a text sticking out of the box shows as such.
+MEASURE = """() => {
+  const panel = document.querySelector('.so-panel'), box = panel.getBoundingClientRect();
+  const cut = ([l, t, r, b], c) => {
+    [l, t, r, b] = [Math.max(l, c.left), Math.max(t, c.top), Math.min(r, c.right), Math.min(b, c.bottom)];
+    return r - l > 0.5 && b - t > 0.5 ? [l, t, r, b] : null;
+  };
+  const seen = {opacityProperty: true, visibilityProperty: true};
+  // What the stylesheet asks for, last rule first (Chromium now computes -webkit-box as flow-root).
+  const rules = Array.from(document.styleSheets).flatMap((sheet) => Array.from(sheet.cssRules));
+  const declared = (el, prop) =>
+    rules.filter((r) => r.selectorText && r.style.getPropertyValue(prop) && el.matches(r.selectorText))
+      .map((r) => r.style.getPropertyValue(prop)).pop() || '';
+  const clamped = (el) => {  // the element (or ancestor) that clamps this text to N lines, if any
+    for (let a = el; a && a !== panel; a = a.parentElement) {
+      const cs = getComputedStyle(a);
+      if (cs.webkitLineClamp !== 'none')
+        return {clamp: cs.webkitLineClamp, orient: cs.webkitBoxOrient, display: declared(a, 'display')};
+    }
+    return {clamp: 'none'};
+  };
+  const texts = [];
+  const walker = document.createTreeWalker(panel, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!node.textContent.trim() || !el.checkVisibility(seen)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    let rects = Array.from(range.getClientRects(), (r) => [r.left, r.top, r.right, r.bottom]);
+    let alpha = 1;
+    for (let a = el; a; a = a.parentElement) {
+      const cs = getComputedStyle(a);
+      alpha *= parseFloat(cs.opacity);
+      if (a !== panel && panel.contains(a) && (cs.overflowX + cs.overflowY) !== 'visiblevisible') {
+        const c = a.getBoundingClientRect();
+        rects = rects.map((r) => cut(r, c)).filter(Boolean);
+      }
+    }
+    if (!rects.length) continue;
+    const cs = getComputedStyle(el), named = el.closest('[data-field]');
+    const rgba = cs.color.match(/[\\d.]+/g).map(Number);
+    texts.push({name: named ? named.dataset.field : el.className || el.tagName.toLowerCase(),
+                text: node.textContent, size: parseFloat(cs.fontSize), rects,
+                color: [rgba[0], rgba[1], rgba[2], (rgba.length > 3 ? rgba[3] : 1) * alpha],
+                ...clamped(el)});
+  }
+  const badges = Array.from(document.querySelectorAll('.so-phase, .so-offline'))
+    .filter((el) => el.checkVisibility(seen))
+    .map((el) => {
+      const r = el.getBoundingClientRect();
+      return {cls: el.className, text: el.textContent, rect: [r.left, r.top, r.right, r.bottom]};
+    });
+  const fields = {};
+  for (const el of document.querySelectorAll('[data-field]'))
+    if (!(el.dataset.field in fields)) fields[el.dataset.field] = el.textContent;
+  return {box: [box.left, box.top, box.width, box.height], texts, badges, fields};
+}"""
+
+Record = dict[str, dict[str, Any]]  # state -> "overlay/theme" -> what MEASURE returned
+
+
+class Overlays:
+    """Every overlay in every theme, each open at its recommended source size, all live at once."""
+
+    def __init__(self, browser: Browser, url: str) -> None:
+        self.context = browser.new_context(reduced_motion="reduce")  # no bump to wait out
+        self.context.set_default_timeout(10_000)
+        self.errors: list[str] = []
+        self.pages: dict[str, Page] = {}
+        for name in OVERLAYS:
+            for theme in THEMES:
+                page = self.context.new_page()
+                page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+                width, height = SIZES[name]
+                page.set_viewport_size({"width": width, "height": height})
+                page.goto(f"{url}/overlay/{name}?theme={theme}")
+                self.pages[f"{name}/{theme}"] = page
+        self.synced(0)
+
+    def synced(self, rev: int) -> None:
+        """Wait until every page shows the snapshot `rev` (or a later one) from the socket."""
+        for page in self.pages.values():
+            page.wait_for_function(
+                "rev => document.documentElement.classList.contains('is-live')"
+                " && StudyOverlay.snapshot().rev >= rev", arg=rev, polling=20)
+
+    def measure(self) -> dict[str, Any]:
+        return {key: page.evaluate(MEASURE) for key, page in self.pages.items()}
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.errors == [], self.errors
+
+
+@pytest.fixture(scope="module")
+def sweep(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Record:
+    """Drive one config through every state an overlay can show, measuring all 15 pages in each."""
+    config = layout_config(tmp_path_factory.mktemp("layout"))
+    clock = FakeClock()
+    seen: Record = {}
+    with serving(config, clock) as server:
+        shown = Overlays(browser, server.url)
+
+        def run(name: str, **fields: Any) -> None:
+            shown.synced(command(server, name, **fields)["rev"])
+
+        seen["idle"] = shown.measure()
+        run("start")
+        seen["running"] = shown.measure()
+        for i, note in enumerate(NOTES):  # the notes cite three steps, the longest title among them
+            if i in (4, 8):
+                run("goto", step=3 if i == 4 else 7)
+            run("fail", note=note)
+        run("goto", step=3)
+        seen["running, the longest title"] = shown.measure()
+        run("pause")
+        seen["paused"] = shown.measure()
+        run("resume")
+        clock.advance(hours=9, minutes=59)
+        run("pause")
+        seen["paused at 9:59:00, far over target"] = shown.measure()
+        run("resume")
+        seen["running over target"] = shown.measure()
+        run("goto", step=12)
+        seen["step 12 / 12"] = shown.measure()
+        run("finish")
+        seen["finished"] = shown.measure()
+        run("start")
+        seen["review step, 12 notes of 280 characters"] = shown.measure()
+        run("unit-done")
+        run("reset")
+        seen["idle after a reset"] = shown.measure()
+        clock.advance(days=91)
+        run("start")
+        run("pause")
+        seen["deadline passed"] = shown.measure()
+    for page in shown.pages.values():  # the server is gone
+        page.wait_for_function("() => document.documentElement.classList.contains('is-offline')")
+    seen["disconnected"] = shown.measure()
+    shown.close()
+    return seen
+
+
+def test_one_badge_says_the_phase_or_reconnecting_never_both(sweep: Record) -> None:
+    for state, pages in sweep.items():
+        for key, got in pages.items():
+            badges = [(b["cls"], b["text"]) for b in got["badges"]]
+            if state == "disconnected":
+                assert badges == [("so-offline", "reconnecting")], (key, badges)
+                left, top, width, height = got["box"]
+                x0, y0, x1, y1 = got["badges"][0]["rect"]
+                assert left <= x0 and top <= y0 and x1 <= left + width and y1 <= top + height, key
+            elif key.startswith(("timer", "step", "bar")):
+                assert badges == [("so-phase", got["fields"]["phase"])], (key, state, badges)
+            else:
+                assert badges == [], (key, state, badges)
