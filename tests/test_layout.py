@@ -1,8 +1,10 @@
 """The overlays' layout in a real Chromium (issue 12), measured in every state one config can
-produce: one status badge says either the phase or "reconnecting"."""
+produce: each box keeps its size, every text is big enough to read at stream size and stays inside
+its box, and one status badge says either the phase or "reconnecting"."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -212,6 +214,78 @@ def sweep(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Record:
     return seen
 
 
+def test_each_box_keeps_its_size_in_every_state(sweep: Record) -> None:
+    sizes: dict[str, dict[str, tuple[float, ...]]] = {}
+    for state, pages in sweep.items():
+        for key, got in pages.items():
+            sizes.setdefault(key, {})[state] = tuple(round(v, 2) for v in got["box"])
+    changed = {key: by_state for key, by_state in sizes.items() if len(set(by_state.values())) > 1}
+    assert not changed, changed
+    # One box per overlay whatever the theme: the plain theme is the same box without its backing.
+    for name in OVERLAYS:
+        assert len({sizes[f"{name}/{theme}"]["idle"] for theme in THEMES}) == 1, name
+
+
+def collide(a: list[float], b: list[float]) -> bool:
+    """Two texts written over each other: side by side on one line, not merely close lines."""
+    wide = min(a[2], b[2]) - max(a[0], b[0])
+    tall = min(a[3], b[3]) - max(a[1], b[1])
+    return wide > 1 and tall > 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
+def test_every_text_is_big_enough_and_inside_its_box(sweep: Record) -> None:
+    small, outside, overlaps = set(), set(), set()
+    for state, pages in sweep.items():
+        for key, got in pages.items():
+            left, top, width, height = got["box"]
+            for text in got["texts"]:
+                if text["size"] < 16:
+                    small.add((key, text["name"], text["size"]))
+                for x0, y0, x1, y1 in text["rects"]:
+                    if not (left - 0.5 <= x0 and top - 0.5 <= y0
+                            and x1 <= left + width + 0.5 and y1 <= top + height + 0.5):
+                        outside.add((key, state, text["name"], text["text"][:30]))
+            texts = got["texts"]
+            for i, one in enumerate(texts):
+                for other in texts[i + 1:]:
+                    if any(collide(a, b) for a in one["rects"] for b in other["rects"]):
+                        overlaps.add((key, state, one["name"], other["name"]))
+    assert not small, sorted(small)
+    assert not outside, sorted(outside)
+    assert not overlaps, sorted(overlaps)
+    # The main figures stay large.
+    for key, got in sweep["paused"].items():
+        sizes = {t["name"]: t["size"] for t in got["texts"]}
+        big = {"timer": "session.elapsed", "failures": "failures.session", "deadline": "deadline.left",
+               "bar": "session.elapsed", "step": "step.title"}[key.split("/")[0]]
+        assert sizes[big] >= (24 if key.startswith(("step", "bar")) else 40), (key, sizes)
+
+
+def lines_of(got: dict[str, Any], name: str) -> int:
+    """How many lines of the field `name` are visible (rects on distinct rows)."""
+    rows = {round(r[1]) for t in got["texts"] if t["name"] == name for r in t["rects"]}
+    return len(rows)
+
+
+def test_long_text_wraps_then_ends_with_an_ellipsis_and_a_partial_list_says_how_many_more(
+    sweep: Record
+) -> None:
+    state = sweep["running, the longest title"]
+    for key in ("step/dark", "step/plain"):
+        title = next(t for t in state[key]["texts"] if t["name"] == "step.title")
+        assert title["text"] == LONGEST and lines_of(state[key], "step.title") == 2, key
+        # -webkit-box and a vertical orient: what Chromium 103 (OBS 29) needs to clamp with "…".
+        assert (title["clamp"], title["orient"], title["display"]) == ("2", "vertical", "-webkit-box")
+    note = next(t for t in state["failures/dark"]["texts"] if t["name"] == "failures.last_note")
+    assert note["text"] == NOTES[-1] and lines_of(state["failures/dark"], "failures.last_note") == NOTE_LINES
+    assert (note["clamp"], note["orient"], note["display"]) == (str(NOTE_LINES), "vertical", "-webkit-box")
+    review = sweep["review step, 12 notes of 280 characters"]["step/light"]
+    assert review["fields"]["review.head"] == "session 1 · 12 failures"
+    assert review["fields"]["review.more"] == "+9 more"
+    assert lines_of(review, "review.lines") == REVIEW_LINES - 1
+    assert review["fields"]["review.lines"].split("\n") == [f"{note} ({TITLES[0]})" for note in NOTES[:3]]
+
+
 def test_one_badge_says_the_phase_or_reconnecting_never_both(sweep: Record) -> None:
     for state, pages in sweep.items():
         for key, got in pages.items():
@@ -225,3 +299,49 @@ def test_one_badge_says_the_phase_or_reconnecting_never_both(sweep: Record) -> N
                 assert badges == [("so-phase", got["fields"]["phase"])], (key, state, badges)
             else:
                 assert badges == [], (key, state, badges)
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+def test_scale_and_align_still_place_the_same_box(browser: Browser, tmp_path: Path) -> None:
+    config = layout_config(tmp_path)
+    with serving(config, FakeClock()) as server:
+        context = browser.new_context()
+        page = context.new_page()
+        for name in OVERLAYS:
+            width, height = SIZES[name]
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{server.url}/overlay/{name}")
+            page.wait_for_function("() => document.documentElement.classList.contains('is-live')")
+            x, y, w, h = page.evaluate(MEASURE)["box"]
+            pad = 8  # body's padding: 0.4em of 20 px
+            assert (x, y) == (pad, pad) and x + w + pad <= width and y + h + pad <= height, (name, w, h)
+            assert height - (y + h + pad) < 24, (name, h)  # SIZES is the box, not a guess far larger
+            if name == "bar":
+                assert w == width - 2 * pad
+                continue
+            assert width - (x + w + pad) < 40, (name, w)
+            page.set_viewport_size({"width": width + 200, "height": height})  # a wider source
+            for align in ("center", "right"):
+                page.goto(f"{server.url}/overlay/{name}?align={align}")
+                page.wait_for_function("() => document.documentElement.classList.contains('is-live')")
+                ax, _, aw, ah = page.evaluate(MEASURE)["box"]
+                assert (aw, ah) == (w, h), (name, align)
+                expected = (width + 200 - w) / 2 if align == "center" else width + 200 - pad - w
+                assert abs(ax - expected) < 1, (name, align, ax, expected)
+            page.set_viewport_size({"width": width * 2, "height": height * 2})
+            page.goto(f"{server.url}/overlay/{name}?scale=2")
+            page.wait_for_function("() => document.documentElement.classList.contains('is-live')")
+            _, _, sw, sh = page.evaluate(MEASURE)["box"]
+            assert abs(sw - 2 * w) < 1 and abs(sh - 2 * h) < 1, (name, sw, sh, w, h)
+        context.close()
+
+
+def test_sizes_are_documented_as_set() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "overlays.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for name, (width, height) in SIZES.items():
+        row = re.compile(rf"`[^`]*/overlay/{name}` \|.*\| {width} × {height} \|")
+        assert row.search(docs) and row.search(readme), name
+

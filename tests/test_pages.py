@@ -144,7 +144,12 @@ EXPECTED = {
     "goal.pace": "",
     "goal.track": "",
     "review.head": "",
-    "review.notes": "",
+    "review.lines": "",
+    "review.more": "",
+    # Instead of the review, the step overlay shows the steps still to come.
+    "next.head": "up next",
+    "next.steps": "One project",
+    "next.more": "",
 }
 
 
@@ -493,16 +498,18 @@ async def test_the_review_step_shows_the_previous_sessions_notes(
                  {"command": "finish"}, {"command": "start"}]:
         assert (await goal_client.post("/api/commands", json=body)).status == 200
     notes = "sign <b>error</b> (Review last notes)\nchain rule (Watch the lecture)"
-    for path in ("/overlay/step", "/control"):
+    # The dock lists every note; the step overlay the lines it has room for, here all of them.
+    for path, field in (("/overlay/step", "review.lines"), ("/control", "review.notes")):
         shown = await painted(chromium, goal_client, path)
         _, html = await get_page(goal_client, path)
         assert shown.fields["review.head"] == "session 1 · 3 failures", path
-        assert shown.fields["review.notes"] == notes, path
+        assert shown.fields[field] == notes, path
+        assert shown.fields.get("review.more", "") == "", path  # nothing more to say
         assert "no-review" not in shown.classes
         assert "<b>" not in html
     await goal_client.post("/api/commands", json={"command": "next"})
     shown = await painted(chromium, goal_client, "/overlay/step")
-    assert shown.fields["review.notes"] == "" and "no-review" in shown.classes
+    assert shown.fields["review.lines"] == "" and "no-review" in shown.classes
 
 
 async def test_the_dock_and_the_index_link_the_history(client: Client, token_client: Client) -> None:

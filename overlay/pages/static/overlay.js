@@ -49,8 +49,21 @@ const units = (g, n) => plural(n, g.unit, g.unit_plural);
 const pacing = (s) => !!(s.goal && s.goal.left && !s.goal.passed); // a pace still means something
 const track = (s) => (pacing(s) && s.goal.on_track !== null ? (s.goal.on_track ? "on track" : "behind") : "");
 
+const PHASES = { idle: _("not started"), running: _("running"), paused: _("paused"), finished: _("finished") };
+// The review list and the steps up next get REVIEW_LINES lines in the step overlay (overlay.css
+// keeps room for them); when more are waiting, the last line says how many.
+const REVIEW_LINES = 4;
+const shown = (items) => (items.length > REVIEW_LINES ? items.slice(0, REVIEW_LINES - 1) : items);
+const more = (items) => {
+  const n = items.length - shown(items).length;
+  return n ? nfmt("+%(n)s more", "+%(n)s more", n) : "";
+};
+const upNext = (s) =>
+  (s.phase === "finished" ? [] : s.steps.slice(s.step.index + 1).filter((st) => st.state !== "done"));
+const reviewNotes = (r) => (r ? r.notes.map((n) => n.note + " (" + n.step + ")") : []);
+
 const FORMATS = {
-  "phase": (s) => (s.phase === "idle" ? "not started" : s.phase),
+  "phase": (s) => PHASES[s.phase] || s.phase,
   "session.elapsed": (s, v) => clock(Math.floor(v.session)),
   "step.elapsed": (s, v) => clock(Math.floor(v.step)),
   "step.target": (s) => (s.step.target_s ? clock(Math.floor(s.step.target_s)) : ""),
@@ -64,7 +77,12 @@ const FORMATS = {
   "goal.pace": (s) => (pacing(s) ? s.goal.needed_text : ""),
   "goal.track": track,
   "review.head": ({ review: r }) => (r ? "session " + r.session + " \u00b7 " + plural(r.count, "failure", "failures") : ""),
-  "review.notes": ({ review: r }) => (r ? r.notes.map((n) => n.note + " (" + n.step + ")").join("\n") : ""),
+  "review.notes": ({ review: r }) => reviewNotes(r).join("\n"),
+  "review.lines": ({ review: r }) => shown(reviewNotes(r)).join("\n"),
+  "review.more": ({ review: r }) => more(reviewNotes(r)),
+  "next.head": (s) => (s.phase === "finished" ? "" : upNext(s).length ? _("up next") : _("last step")),
+  "next.steps": (s) => shown(upNext(s)).map((st) => st.title).join("\n"),
+  "next.more": (s) => more(upNext(s)),
 };
 
 // The snapshot's moving figures as of `now`: clocks advance only while running.
