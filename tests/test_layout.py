@@ -1,9 +1,10 @@
-"""The overlays' layout in a real Chromium (issue 12), measured in every state one config can
-produce: each box keeps its size, every text is big enough to read at stream size and stays inside
-its box, and one status badge says either the phase or "reconnecting"."""
+"""The overlays' layout in a real Chromium (issue 12): each box keeps its size whatever the state,
+every text is big enough to read at stream size and stays inside its box, every theme reads over
+white and over black, and one status badge says either the phase or "reconnecting"."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -299,6 +300,99 @@ def test_one_badge_says_the_phase_or_reconnecting_never_both(sweep: Record) -> N
                 assert badges == [("so-phase", got["fields"]["phase"])], (key, state, badges)
             else:
                 assert badges == [], (key, state, badges)
+
+
+# --- contrast --------------------------------------------------------------------------------
+
+# Chromium decodes the two screenshots; for each visible text, every pixel its glyphs cover (where
+# the page with magenta text differs from the page with transparent text) is compared with the
+# pixel right behind it (the page with transparent text: backing, outline and page colour).
+CONTRAST = """async ([m64, b64, items]) => {
+  const load = async (data) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + data;
+    await img.decode();
+    const canvas = new OffscreenCanvas(img.width, img.height), ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    return ctx.getImageData(0, 0, img.width, img.height);
+  };
+  const [M, B] = await Promise.all([load(m64), load(b64)]);
+  const lin = (c) => (c /= 255) <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  const lum = (r, g, b) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  return items.map(({name, text, color: [r, g, b, a], rects}) => {
+    const ratios = [];
+    for (const [x0, y0, x1, y1] of rects)
+      for (let y = Math.max(0, Math.floor(y0)); y < Math.min(B.height, Math.ceil(y1)); y++)
+        for (let x = Math.max(0, Math.floor(x0)); x < Math.min(B.width, Math.ceil(x1)); x++) {
+          const i = (y * B.width + x) * 4, m = M.data, k = B.data;
+          const d = Math.max(...[0, 1, 2].map((c) => Math.abs(m[i + c] - k[i + c])));
+          if (d < 96) continue;  // not a glyph: magenta and transparent text look the same here
+          const behind = lum(k[i], k[i + 1], k[i + 2]);
+          const ink = lum(r * a + k[i] * (1 - a), g * a + k[i + 1] * (1 - a), b * a + k[i + 2] * (1 - a));
+          ratios.push((Math.max(ink, behind) + 0.05) / (Math.min(ink, behind) + 0.05));
+        }
+    ratios.sort((p, q) => p - q);
+    const low = ratios[Math.floor(ratios.length / 20)] || 0;  // 95% of the glyphs' pixels do better
+    return {name, text: text.slice(0, 24), pixels: ratios.length, low};
+  });
+}"""
+PALETTE = """() => {
+  const probe = document.body.appendChild(document.createElement('i')), out = {};
+  for (const name of ['fg', 'dim', 'accent', 'good', 'warn', 'bad']) {
+    probe.style.color = `var(--so-${name})`;
+    out[name] = getComputedStyle(probe).color.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  }
+  probe.remove();
+  return out;
+}"""
+GLYPHS_ONLY = ".so-panel, .so-panel * { color: #ff00ff !important; }"
+NO_GLYPHS = ".so-panel, .so-panel * { color: transparent !important; }"
+
+
+def test_every_theme_reads_over_white_and_over_black(browser: Browser, tmp_path: Path) -> None:
+    """WCAG's 4.5:1 between each text and what is right behind it, dim and coloured text included."""
+    config = layout_config(tmp_path)
+    clock = FakeClock()
+    with serving(config, clock) as server:
+        command(server, "start")
+        command(server, "fail", note=NOTES[0])
+        command(server, "finish")
+        clock.advance(days=1)
+        command(server, "start")  # the review step, with the previous session's note
+        command(server, "fail", note=NOTES[1])
+        command(server, "unit-done")  # a day in: on track with the goal
+        clock.advance(minutes=21)  # over the step's target
+        command(server, "pause")
+        shown = Overlays(browser, server.url)
+        low = []
+        colours: dict[str, set[tuple[int, ...]]] = {}
+        palette: dict[str, dict[str, tuple[int, ...]]] = {}
+        analysis = shown.context.new_page()
+        for key, page in shown.pages.items():
+            got = page.evaluate(MEASURE)
+            theme = key.split("/")[1]
+            colours.setdefault(theme, set()).update(tuple(t["color"][:3]) for t in got["texts"])
+            palette.setdefault(theme, page.evaluate(PALETTE))
+            scene = page.add_style_tag(content="/* the scene */")
+            probe = page.add_style_tag(content="/* the probe */")
+            for background in ("#ffffff", "#000000"):
+                # A page background set as OBS's custom CSS would: a stylesheet added to the page.
+                scene.evaluate("(el, bg) => { el.textContent = `html { background: ${bg} !important; }`; }",
+                               background)
+                shots = []
+                for css in (GLYPHS_ONLY, NO_GLYPHS):
+                    probe.evaluate("(el, css) => { el.textContent = css; }", css)
+                    shots.append(base64.b64encode(page.screenshot()).decode())
+                probe.evaluate("el => { el.textContent = ''; }")
+                for result in analysis.evaluate(CONTRAST, [*shots, got["texts"]]):
+                    if result["pixels"] < 20 or result["low"] < 4.5:
+                        low.append((key, background, result["name"], result["text"], result["pixels"],
+                                    round(result["low"], 2)))
+        shown.close()
+    assert not low, low
+    for theme in THEMES:  # dim and coloured text was measured too, not only the main colour
+        missing = {name for name, rgb in palette[theme].items() if tuple(rgb) not in colours[theme]}
+        assert not missing, (theme, missing)
 
 
 # --- options ---------------------------------------------------------------------------------
