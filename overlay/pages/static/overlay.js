@@ -36,8 +36,7 @@ const countdown = (left) => {
   const d = Math.floor(min / 1440), h = Math.floor(min / 60) % 24, m = min % 60;
   return d ? d + "d " + pad(h) + "h " + pad(m) + "m" : h ? h + "h " + pad(m) + "m" : m + "m";
 };
-// The deadline in the words of display.days_text (CLI, /history): "90 days" or, within a day,
-// "17h 50m"; then "left" or "past". The deadline overlay shows the two parts apart, the bar together.
+// The words of display.days_text (CLI, /history): "90 days" (in the last day "17h 50m"), "left".
 const daysOrTime = (left) => {
   const n = Math.floor(Math.abs(left) / 86400);
   return n ? nfmt("%(n)s day", "%(n)s days", n) : countdown(left);
@@ -50,8 +49,7 @@ const pacing = (s) => !!(s.goal && s.goal.left && !s.goal.passed); // a pace sti
 const track = (s) => (pacing(s) && s.goal.on_track !== null ? (s.goal.on_track ? "on track" : "behind") : "");
 
 const PHASES = { idle: _("not started"), running: _("running"), paused: _("paused"), finished: _("finished") };
-// The review list and the steps up next get REVIEW_LINES lines in the step overlay (overlay.css
-// keeps room for them); when more are waiting, the last line says how many.
+// The step overlay has room (overlay.css) for REVIEW_LINES notes or steps up next; the last says "+N more".
 const REVIEW_LINES = 4;
 const shown = (items) => (items.length > REVIEW_LINES ? items.slice(0, REVIEW_LINES - 1) : items);
 const more = (items) => {
