@@ -74,7 +74,9 @@ KNOWN = {
     "step.delta": "\u221245:00", "failures.session": "1", "failures.total": "1",
     "failures.last_note": "sign <b>error</b>", "deadline.label": "Course final",
     "deadline.left": "6 days", "deadline.word": "left", "deadline.days": "6 days left",
-    "goal.left": "", "goal.pace": "", "goal.track": "", "review.head": "", "review.notes": "",
+    "goal.left": "", "goal.pace": "", "goal.track": "", "review.head": "",
+    "review.lines": "", "review.more": "",
+    "next.head": "up next", "next.steps": "One project", "next.more": "",
 }
 
 
@@ -135,7 +137,8 @@ def test_overlays_are_transparent_outside_their_panel(server: ServerProcess, pag
     known_state(server)
     for name in pages.OVERLAYS:
         for theme in ("dark", "plain"):
-            page.set_viewport_size({"width": 1920 if name == "bar" else 700, "height": 240})
+            width, height = pages.SIZES[name]  # with room around the box to check
+            page.set_viewport_size({"width": width + (0 if name == "bar" else 160), "height": height + 80})
             page.goto(f"{server.url}/overlay/{name}?theme={theme}")
             wait_live(page)
             box = page.locator("main.so-panel").bounding_box()

@@ -42,7 +42,7 @@ def to_markdown(detail: dict[str, Any], tz: tzinfo | None, lang: Language) -> st
         "",
         "- " + lang("Started %(start)s, ended %(end)s (%(outcome)s)", start=_when(detail["started_at"], tz),
                     end=_when(detail["ended_at"], tz), outcome=texts.outcome(lang, detail["outcome"])),
-        "- " + lang.n("Studied %(time)s, %(num)s pause", "Studied %(time)s, %(num)s pauses",
+        "- " + lang.plural("Studied %(time)s, %(num)s pause", "Studied %(time)s, %(num)s pauses",
                       detail["pauses"], time=clock(detail["elapsed_s"])),
         "- " + lang("Failures: %(count)s", count=detail["failures"]),
         "",
