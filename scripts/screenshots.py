@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from overlay.app import build_app  # noqa: E402
 from overlay.config import parse_config  # noqa: E402
+from overlay.i18n import LANGUAGES  # noqa: E402
 from overlay.pages.overlays import OVERLAYS, SIZES, THEMES  # noqa: E402
 from overlay.storage.store import Storage  # noqa: E402
 from tests.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
@@ -223,6 +224,14 @@ async def shoot_all(out: Path, folder: Path) -> None:
                 for theme in THEMES:
                     target = out / f"{name}-{theme}.png"
                     panel = await shoot(page, f"{url}/overlay/{name}?theme={theme}", target, width, height)
+                    print(f"{target.relative_to(ROOT)}: source {width}x{height}, panel {panel[0]}x{panel[1]}")
+            for code in LANGUAGES:  # a row per language: the same state in each (en is the dark row)
+                if code == "en":
+                    continue
+                for name in ("timer", "step", "failures", "deadline"):
+                    width, height = SIZES[name]
+                    target = out / f"{name}-dark-{code}.png"
+                    panel = await shoot(page, f"{url}/overlay/{name}?lang={code}", target, width, height)
                     print(f"{target.relative_to(ROOT)}: source {width}x{height}, panel {panel[0]}x{panel[1]}")
             await shoot_frame(page, url, out / "frame-1080p.png")
             for theme in ("dark", "light"):
