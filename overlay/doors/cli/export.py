@@ -8,13 +8,18 @@ import json
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ...core.display import hms as clock
+from ...core.display import clock as _clock
 from ...i18n import Language, texts
 from ...storage.history import local
 
 
 def _when(at: str | None, tz: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local(datetime.fromisoformat(at.replace("Z", "+00:00")), tz).strftime(fmt) if at else "-"
+
+
+def clock(seconds: float | None) -> str:
+    """As the overlays and /history write it (4:05, 1:02:03); "-" for none."""
+    return "-" if seconds is None else _clock(int(seconds))
 
 
 def to_json(detail: dict[str, Any]) -> str:
