@@ -49,7 +49,7 @@ assets: $(STAMP)
 # each language's catalog (new ones come untranslated; tests/test_i18n.py says which are missing).
 LOCALES := overlay/i18n/locales
 messages: $(STAMP)
-	$(BIN)/pybabel -q extract -F overlay/i18n/babel.cfg -k lang -k n:1,2 --no-wrap --sort-by-file \
+	$(BIN)/pybabel -q extract -F overlay/i18n/babel.cfg -k lang -k plural:1,2 --no-wrap --sort-by-file \
 		--project study-overlay --copyright-holder study-overlay --omit-header -o $(LOCALES)/messages.pot .
 	for code in it es; do \
 		if [ -f $(LOCALES)/$$code/LC_MESSAGES/messages.po ]; then \

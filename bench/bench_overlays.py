@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, CDPSession, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from overlay.i18n import LANGUAGES  # noqa: E402
 from overlay.pages.overlays import OVERLAYS, SIZES  # noqa: E402
 from tests.browser import launch, start_server  # noqa: E402
 from tests.procs import ServerProcess  # noqa: E402
@@ -126,7 +127,7 @@ def wait_live(page: Page) -> None:
     page.wait_for_function("() => document.documentElement.classList.contains('is-live')", timeout=10_000)
 
 
-def load(browser: Browser, server: ServerProcess, name: str, runs: int) -> dict[str, Any]:
+def load(browser: Browser, server: ServerProcess, name: str, runs: int, lang: str = "en") -> dict[str, Any]:
     paint, live, wire, requests, snapshot, refresh_wire, refresh_net = [], [], [], [], [], [], []
     for _ in range(runs):
         width, height = SIZES[name]
@@ -135,7 +136,7 @@ def load(browser: Browser, server: ServerProcess, name: str, runs: int) -> dict[
         page = context.new_page()
         cdp = context.new_cdp_session(page)
         traffic = Traffic(cdp)
-        page.goto(f"{server.url}/overlay/{name}")
+        page.goto(f"{server.url}/overlay/{name}" + ("" if lang == "en" else f"?lang={lang}"))
         wait_live(page)
         page.wait_for_function("() => performance.getEntriesByName('first-contentful-paint').length > 0")
         timing = page.evaluate("""() => ({
@@ -250,13 +251,15 @@ def main() -> None:
             post(server, "fail")
             print(f"Chromium {browser.version}; each load in a fresh context (empty cache),"
                   f" median of {loads}")
-            print(f"{'overlay':<9} {'requests':>8} {'bytes':>7} {'snapshot':>8} {'painted':>8} {'live':>7}"
+            print(f"{'overlay':<14} {'req':>3} {'bytes':>7} {'snapshot':>8} {'painted':>8} {'live':>7}"
                   f" {'refresh: bytes':>15} {'net requests':>12}")
-            for name in OVERLAYS:
-                r = load(browser, server, name, loads)
-                print(f"{name:<9} {r['requests']:>8} {r['wire']:>7.0f} {r['snapshot']:>8.0f}"
-                      f" {r['paint']:>6.1f}ms {r['live']:>5.1f}ms {r['refresh_wire']:>15.0f}"
-                      f" {r['refresh_net']:>12}")
+            for lang in LANGUAGES:  # another language carries its scripts' words in the page
+                for name in OVERLAYS:
+                    r = load(browser, server, name, loads, lang)
+                    label = name if lang == "en" else f"{name} ({lang})"
+                    print(f"{label:<14} {r['requests']:>3} {r['wire']:>7.0f} {r['snapshot']:>8.0f}"
+                          f" {r['paint']:>6.1f}ms {r['live']:>5.1f}ms {r['refresh_wire']:>15.0f}"
+                          f" {r['refresh_net']:>12}")
             print("  requests: HTTP + WebSocket; bytes: HTTP on the wire (headers + gzip bodies);"
                   " snapshot: first WebSocket frame;\n  painted: first contentful paint (the values, "
                   "painted from the page's own snapshot); live: first socket snapshot applied (ms since"

@@ -110,7 +110,7 @@ async def test_exports_parse_back(ny_config: Config) -> None:
     for note in ("sign error", "forgot the chain rule", "late-night off-by-one"):
         assert note in md
     assert "### Watch the lecture\n\n- 19:00 forgot the chain rule\n- 23:30 late-night off-by-one" in md
-    assert "| Review last notes | 0:10:00 | 0:15:00 |" in md
+    assert "| Review last notes | 10:00 | 15:00 |" in md
 
 
 async def test_the_review_step_shows_the_previous_sessions_notes(ny_config: Config) -> None:

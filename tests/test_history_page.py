@@ -319,12 +319,12 @@ def test_the_step_overlay_and_the_dock_show_the_review_notes(server: AppServer, 
     assert review.is_visible()
     shown = fields(page)  # the text itself: the label is upper-cased on screen
     assert shown["review.head"] == "session 4 · 2 failures"
-    assert shown["review.notes"] == "bias <b>term</b> (Review last notes)"
+    assert shown["review.lines"] == "bias <b>term</b> (Review last notes)"
     command(server, "next")
     wait_field(page, "step.title", "Watch the lecture")
-    assert not review.is_visible() and field(page, "review.notes") == ""
+    assert not review.is_visible() and field(page, "review.lines") == ""
     command(server, "prev")
-    wait_field(page, "review.notes", "bias <b>term</b> (Review last notes)")
+    wait_field(page, "review.lines", "bias <b>term</b> (Review last notes)")
     assert review.is_visible()
     page.set_viewport_size({"width": 420, "height": 900})
     page.goto(f"{server.url}/control")

@@ -31,7 +31,7 @@ from overlay.storage.store import Storage
 from .conftest import ROOT, FakeClock
 
 CFG = ROOT / "overlay" / "i18n" / "babel.cfg"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lang": None, "n": (1, 2)}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lang": None, "plural": (1, 2)}
 SHIPPED = [code for code in i18n.LANGUAGES if code != i18n.SOURCE]
 PLACEHOLDER = re.compile(r"%\(\w+\)s|</?\w+>")
 
@@ -65,6 +65,20 @@ def test_the_template_holds_every_message_of_the_source_and_no_other() -> None:
     assert not new and not gone, (
         f"run `make messages`: new {sorted(map(str, new))}, gone {sorted(map(str, gone))}")
     assert len(now) > 150  # the extraction found the templates, the scripts and the Python
+
+
+def test_the_python_keywords_do_not_hide_a_script_message() -> None:
+    """Babel's JavaScript reader takes any name among the keywords for a call: `n ? ngettext(...)`
+    once lost a message to a Python keyword `n`. Read the scripts with their own keywords only."""
+    from babel.messages.extract import extract
+
+    pot = ids(read(i18n.LOCALES / "messages.pot"))
+    for script in (ROOT / "overlay" / "pages" / "static").glob("*.js"):
+        with script.open("rb") as file:
+            found = {m if isinstance(m, str) else tuple(x for x in m if x)
+                     for _, m, _, _ in extract("javascript", file, keywords={"_": None, "ngettext": (1, 2)})}
+        found = {m if isinstance(m, str) or len(m) == 2 else m[0] for m in found}
+        assert found and found <= pot, (script.name, sorted(map(str, found - pot)))
 
 
 @pytest.mark.parametrize("code", SHIPPED)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -144,7 +145,12 @@ EXPECTED = {
     "goal.pace": "",
     "goal.track": "",
     "review.head": "",
-    "review.notes": "",
+    "review.lines": "",
+    "review.more": "",
+    # Instead of the review, the step overlay shows the steps still to come.
+    "next.head": "up next",
+    "next.steps": "One project",
+    "next.more": "",
 }
 
 
@@ -341,6 +347,27 @@ async def test_without_a_deadline_the_deadline_parts_are_empty(
     assert shown.fields["deadline.left"] == "" and shown.fields["deadline.label"] == ""
 
 
+# The deadline of ROUTINE is 6 d 23 h after T0.
+@pytest.mark.chromium
+@pytest.mark.parametrize("after, words", [
+    (timedelta(0), "6 days left"),
+    (timedelta(days=5, hours=22), "1 day left"),
+    (timedelta(days=6, hours=5, minutes=10), "17h 50m left"),
+    (timedelta(days=6, hours=23, minutes=50), "50m past"),
+    (timedelta(days=10), "3 days past"),
+])
+async def test_the_deadline_reads_the_same_on_each_overlay_as_in_the_cli(
+    client: Client, clock: FakeClock, chromium: Browser, after: timedelta, words: str
+) -> None:
+    clock.now += after
+    snapshot = await (await client.get("/api/state")).json()
+    assert texts.days_text(language("en"), snapshot["deadline"]["left_s"]) == words  # CLI, /history
+    deadline = await painted(chromium, client, "/overlay/deadline")
+    assert f"{deadline.fields['deadline.left']} {deadline.fields['deadline.word']}" == words
+    bar = await painted(chromium, client, "/overlay/bar")
+    assert bar.fields["deadline.days"] == words
+
+
 async def test_the_index_links_every_overlay_and_the_dock(client: Client) -> None:
     _, html = await get_page(client, "/")
     for path in (*OVERLAY_PATHS, "/control"):
@@ -367,7 +394,7 @@ async def test_an_overlay_is_small_and_needs_two_assets(client: Client, path: st
             raw += len(await (await client.get(link)).read())
     assert wire < 16 * 1024, wire
     assert wire < raw / 2, (wire, raw)  # the assets really went out compressed
-    assert raw < 24 * 1024, raw  # and unpacked it stays small to parse
+    assert raw < 32 * 1024, raw  # and unpacked it stays small to parse
 
 
 async def test_assets_are_cached_and_revalidated(client: Client) -> None:
@@ -472,16 +499,18 @@ async def test_the_review_step_shows_the_previous_sessions_notes(
                  {"command": "finish"}, {"command": "start"}]:
         assert (await goal_client.post("/api/commands", json=body)).status == 200
     notes = "sign <b>error</b> (Review last notes)\nchain rule (Watch the lecture)"
-    for path in ("/overlay/step", "/control"):
+    # The dock lists every note; the step overlay the lines it has room for, here all of them.
+    for path, field in (("/overlay/step", "review.lines"), ("/control", "review.notes")):
         shown = await painted(chromium, goal_client, path)
         _, html = await get_page(goal_client, path)
         assert shown.fields["review.head"] == "session 1 · 3 failures", path
-        assert shown.fields["review.notes"] == notes, path
+        assert shown.fields[field] == notes, path
+        assert shown.fields.get("review.more", "") == "", path  # nothing more to say
         assert "no-review" not in shown.classes
         assert "<b>" not in html
     await goal_client.post("/api/commands", json={"command": "next"})
     shown = await painted(chromium, goal_client, "/overlay/step")
-    assert shown.fields["review.notes"] == "" and "no-review" in shown.classes
+    assert shown.fields["review.lines"] == "" and "no-review" in shown.classes
 
 
 async def test_the_dock_and_the_index_link_the_history(client: Client, token_client: Client) -> None:

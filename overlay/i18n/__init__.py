@@ -71,7 +71,7 @@ class Language:
         text = self.translations.gettext(message)
         return text % values if values else text
 
-    def n(self, one: str, many: str, count: int, **values: Any) -> str:
+    def plural(self, one: str, many: str, count: int, **values: Any) -> str:
         """A plural: %(num)s is the count, as in Jinja: ngettext("%(num)s day", "%(num)s days", n)."""
         return self.translations.ngettext(one, many, count) % {"num": count, **values}
 

@@ -32,10 +32,10 @@ def days_text(lang: Language, left_s: float) -> str:
     days = math.floor(abs(left_s) / 86400)
     if left_s > 0:
         if days:
-            return lang.n("%(num)s day left", "%(num)s days left", days)
+            return lang.plural("%(num)s day left", "%(num)s days left", days)
         return lang("%(time)s left", time=countdown(lang, left_s))
     if days:
-        return lang.n("%(num)s day past", "%(num)s days past", days)
+        return lang.plural("%(num)s day past", "%(num)s days past", days)
     return lang("%(time)s past", time=countdown(lang, left_s))
 
 

@@ -28,10 +28,10 @@ OVERLAYS = ("timer", "step", "failures", "deadline", "bar")
 THEMES = ("dark", "light", "plain")
 ALIGNS = ("left", "center", "right")
 SCALE_RANGE = (0.25, 4.0)
-# Recommended OBS browser-source sizes at scale=1 (the panel is drawn at the top, aligned by ?align=).
-# The step overlay grows under its pips while the review step lists the previous session's notes.
-SIZES = {"timer": (420, 150), "step": (640, 240), "failures": (380, 140), "deadline": (420, 160),
-         "bar": (1920, 110)}
+# Recommended OBS browser-source sizes at scale=1: each overlay's box, whose size overlay.css fixes
+# (--so-w, --so-h) whatever the state, plus the page's padding; ?align= places it in a wider source.
+SIZES = {"timer": (456, 162), "step": (736, 262), "failures": (496, 218), "deadline": (456, 168),
+         "bar": (1920, 132)}
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 HTML_HEADERS = {
     "Cache-Control": "no-store",  # the HTML carries live values; the assets it links are cached

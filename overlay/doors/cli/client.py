@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...config import load_config
-from ...core.display import hms as clock
+from ...core.display import clock as _clock
 from ...core.settings import DEFAULT_PORT
 from ...i18n import Language, language, texts
 
@@ -71,6 +71,11 @@ def call(target: Target, body: dict[str, Any] | None) -> tuple[int, dict[str, An
                                url=target.url, reason=reason, hint=hint)) from None
 
 
+def clock(seconds: float | None) -> str:
+    """As the overlays write it: 4:05, 1:02:03."""
+    return _clock(int(seconds or 0))
+
+
 def summary(snap: dict[str, Any], command: str, lang: Language) -> str:
     """One line a person reads after a command."""
     phase = snap.get("phase", "?")
@@ -88,8 +93,8 @@ def summary(snap: dict[str, Any], command: str, lang: Language) -> str:
                                  units=texts.units(goal, goal["units"]), left=goal["left"])
     if phase != "idle":
         title = f"{step.get('title')} {clock(step.get('elapsed_s'))}"
-        if step.get("target_s"):
-            title = lang("%(step)s of %(target)s", step=title, target=clock(step.get("target_s")))
+        if step.get("target_s"):  # as on the timer overlay: 12:34 / 45:00
+            title += f" / {clock(step.get('target_s'))}"
         parts.append(lang("step %(number)s/%(count)s", number=step.get("number"), count=step.get("count"))
                      + " " + title)
         parts.append(lang("session %(time)s", time=clock(session.get("elapsed_s"))))

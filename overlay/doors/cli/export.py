@@ -8,13 +8,18 @@ import json
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ...core.display import hms as clock
+from ...core.display import clock as _clock
 from ...i18n import Language, texts
 from ...storage.history import local
 
 
 def _when(at: str | None, tz: tzinfo | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return local(datetime.fromisoformat(at.replace("Z", "+00:00")), tz).strftime(fmt) if at else "-"
+
+
+def clock(seconds: float | None) -> str:
+    """As the overlays and /history write it (4:05, 1:02:03); "-" for none."""
+    return "-" if seconds is None else _clock(int(seconds))
 
 
 def to_json(detail: dict[str, Any]) -> str:
@@ -42,7 +47,7 @@ def to_markdown(detail: dict[str, Any], tz: tzinfo | None, lang: Language) -> st
         "",
         "- " + lang("Started %(start)s, ended %(end)s (%(outcome)s)", start=_when(detail["started_at"], tz),
                     end=_when(detail["ended_at"], tz), outcome=texts.outcome(lang, detail["outcome"])),
-        "- " + lang.n("Studied %(time)s, %(num)s pause", "Studied %(time)s, %(num)s pauses",
+        "- " + lang.plural("Studied %(time)s, %(num)s pause", "Studied %(time)s, %(num)s pauses",
                       detail["pauses"], time=clock(detail["elapsed_s"])),
         "- " + lang("Failures: %(count)s", count=detail["failures"]),
         "",

@@ -133,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
 def _check_config(path: str) -> int:
     config = load_config(path)
     lang = language(config.language)
-    print(f"{path}: " + lang.n("OK (%(num)s step)", "OK (%(num)s steps)", len(config.steps)))
+    print(f"{path}: " + lang.plural("OK (%(num)s step)", "OK (%(num)s steps)", len(config.steps)))
     return 0
 
 

@@ -22,8 +22,9 @@ let offline = false;
 // English, whose texts are the messages themselves). _() and ngettext() are what `make messages`
 // extracts; %(name)s is filled from `values`, and ngettext's count is %(num)s.
 const words = JSON.parse((document.getElementById("so-words") || { textContent: "{}" }).textContent);
-const plurals = new Intl.PluralRules(root.lang || "en");
-const numbers = new Intl.NumberFormat(root.lang || "en", { maximumFractionDigits: 1 });
+const code = root.getAttribute("lang") || "en";
+const plurals = new Intl.PluralRules(code);
+const numbers = new Intl.NumberFormat(code, { maximumFractionDigits: 1 });
 const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (all, name) => (name in values ? values[name] : all));
 const _ = (message, values) => fill(typeof words[message] === "string" ? words[message] : message, values || {});
 const ngettext = (one, many, num, values) => {
@@ -70,6 +71,17 @@ const PHASES = { idle: _("not started"), running: _("running"), paused: _("pause
 const STATES = { off: _("off"), connecting: _("connecting"), connected: _("connected"), error: _("error"), active: _("active") };
 const status = (st) => (st && st.words ? _(st.words[0], st.words[1]) : (st && st.reason) || "");
 
+// The step overlay has room (overlay.css) for REVIEW_LINES notes or steps up next; the last says "+N more".
+const REVIEW_LINES = 4;
+const shown = (items) => (items.length > REVIEW_LINES ? items.slice(0, REVIEW_LINES - 1) : items);
+const more = (items) => {
+  const n = items.length - shown(items).length;
+  return n ? ngettext("+%(num)s more", "+%(num)s more", n) : "";
+};
+const upNext = (s) =>
+  (s.phase === "finished" ? [] : s.steps.slice(s.step.index + 1).filter((st) => st.state !== "done"));
+const reviewNotes = (r) => (r ? r.notes.map((n) => n.note + " (" + n.step + ")") : []);
+
 const FORMATS = {
   "phase": (s) => PHASES[s.phase] || s.phase,
   "session.elapsed": (s, v) => clock(Math.floor(v.session)),
@@ -95,7 +107,12 @@ const FORMATS = {
   "hotkeys.reason": (s) => status(s.hotkeys),
   "review.head": ({ review: r }) =>
     r ? _("session %(number)s", { number: r.session }) + " \u00b7 " + ngettext("%(num)s failure", "%(num)s failures", r.count) : "",
-  "review.notes": ({ review: r }) => (r ? r.notes.map((n) => n.note + " (" + n.step + ")").join("\n") : ""),
+  "review.notes": ({ review: r }) => reviewNotes(r).join("\n"),
+  "review.lines": ({ review: r }) => shown(reviewNotes(r)).join("\n"),
+  "review.more": ({ review: r }) => more(reviewNotes(r)),
+  "next.head": (s) => (s.phase === "finished" ? "" : upNext(s).length ? _("up next") : _("last step")),
+  "next.steps": (s) => shown(upNext(s)).map((st) => st.title).join("\n"),
+  "next.more": (s) => more(upNext(s)),
 };
 
 // The snapshot's moving figures as of `now`: clocks advance only while running.
