@@ -26,6 +26,7 @@ from .doors.http import api
 from .doors.obs.door import ObsDoor
 from .i18n import N_, Said, language
 from .pages import errors, history, overlays
+from .runtime.boundary import BoundaryClock
 from .runtime.dispatcher import Dispatcher, utc_now
 from .runtime.hub import Hub
 from .runtime.live import LIVE, Live
@@ -66,7 +67,7 @@ def build_app(
     app.add_routes(routes())
     overlays.cache_static(app)
     app.on_shutdown.append(lambda _app: hub.close_all())
-    app.cleanup_ctx.extend([_close_storage(storage), _refresh(live)])
+    app.cleanup_ctx.extend([_close_storage(storage), _refresh(live), _boundaries(live)])
     if outside:
         app.cleanup_ctx.extend([_hotkeys(live), _obs(live)])
     return app
@@ -130,6 +131,16 @@ def _refresh(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+    return ctx
+
+
+def _boundaries(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        clock = BoundaryClock(live)
+        clock.start()
+        yield
+        clock.stop()
 
     return ctx
 

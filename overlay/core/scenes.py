@@ -17,6 +17,8 @@ def wanted_scene(state: core.State, config: Config) -> str | None:
         return named.idle
     if phase == "finished":
         return named.finished
+    if s.cycle.on_break or s.cycle.over:  # a break, and its end waiting for the streamer
+        return named.break_ or named.paused or config.steps[s.step].scene
     if phase == "paused" and named.paused:
         return named.paused
     return config.steps[s.step].scene

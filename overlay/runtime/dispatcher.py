@@ -48,13 +48,14 @@ class NotSaved(Exception):
 
 @dataclass
 class Stages:
-    """What follows a commit, in this order: pages first (viewers), then OBS."""
+    """What follows a commit, in this order: pages first (viewers), then OBS, then the clock."""
 
     pages: Stage | None = None  # the new snapshot to every page and client
     obs: Stage | None = None  # the scene the state wants, and the CustomEvent
+    clock: Stage | None = None  # the next focus/break boundary to wake at
 
     def in_order(self) -> tuple[tuple[str, Stage], ...]:
-        named = (("pages", self.pages), ("obs", self.obs))
+        named = (("pages", self.pages), ("obs", self.obs), ("clock", self.clock))
         return tuple((name, stage) for name, stage in named if stage is not None)
 
 
@@ -77,7 +78,8 @@ class Dispatcher:
         async with self._lock:
             now = self.clock()
             try:
-                state, events = core.apply(self.state, command, now, len(self.config.steps))
+                state, events = core.apply(self.state, command, now, len(self.config.steps),
+                                           self.config.focus_plans)
             except core.Refused as refusal:
                 log.info("%s via %s refused: %s", command.name, door, refusal.name)
                 raise
