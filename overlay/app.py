@@ -186,10 +186,12 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
     base = config.server.base_url
     token = f"?token={config.server.token}" if config.server.token else ""
     lang = language(config.language)
+    labels = [lang("start page:"), lang("control dock:"), lang("state (JSON):")]
+    start, dock, state = (label.ljust(max(map(len, labels)) + 1) for label in labels)
     lines = [lang("study-overlay serving on %(url)s (data: %(path)s)", url=base, path=config.storage_path),
-             lang("start page:") + f" {base}/", lang("OBS browser sources (read-only):")]
+             f"{start}{base}/", lang("OBS browser sources (read-only):")]
     lines += [f"  {base}/overlay/{name}" for name in overlays.OVERLAYS]
-    lines += [lang("control dock:") + f" {base}/control{token}", lang("state (JSON):") + f" {base}/api/state"]
+    lines += [f"{dock}{base}/control{token}", f"{state}{base}/api/state"]
     try:
         web.run_app(
             app, host=config.server.host, port=config.server.port,
