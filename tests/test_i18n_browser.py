@@ -39,7 +39,7 @@ OWN_WORDS = [  # the streamer's, from config.yaml and the notes they type
 ]
 FIGURES = re.compile(r"[\s\d:.,/+\-\u2212\u00b7()#%\u00d7\u2013\u2014\u2026\"\u201c\u201d'\u2019|·]*")
 TECHNICAL = re.compile(  # names that are the same in every language: keys, the product, paths
-    r"(?<![\w/])(study-overlay|OBS|JSON|S|P|N|F|U|Enter|Esc|Shift)(?!\w)|/[\w./?=&|-]*")
+    r"(?<![\w/])(study-overlay|OBS|JSON|S|P|N|F|U|K|Enter|Esc|Shift)(?!\w)|/[\w./?=&|-]*")
 
 
 def date_words() -> list[str]:
@@ -55,7 +55,7 @@ def date_words() -> list[str]:
 ROUTINE = """\
 steps:
   - {id: review, title: "Review last notes, with a title long enough to wrap", target: 15m}
-  - {id: lecture, title: Watch the lecture, target: 1s}
+  - {id: lecture, title: Watch the lecture, target: 1s, focus: {work: 50m}}
   - {id: project, title: One project}
 goal: {units: 8, unit: lesson, unit_plural: lessons}
 hotkeys: {enabled: false}

@@ -38,12 +38,14 @@ FILLER = ("forgot that the loop variable is shared by every closure made inside 
 NOTES = [f"{i}: {FILLER}"[:279] + "." for i in range(1, 13)]  # 280 characters each
 NOTE_LINES, REVIEW_LINES = 4, 4  # what overlay.css clamps the latest note and the review list to
 DEADLINE_IN = timedelta(days=90, hours=17, minutes=50)
+FOCUS_STEP = 6  # one step with a focus/break cycle, which shows in the badge
+FOCUSED = ", focus: {work: 50m, break: 10m, long_break: 30m, long_every: 4, auto: false}}\n"
 
 
 def config_text(storage: Path) -> str:
     steps = "".join(
         f"  - {{id: s{i}, title: \"{title}\", target: {15 + 5 * i}m"
-        + (", reviews_previous: true}\n" if i == 1 else "}\n")
+        + (", reviews_previous: true}\n" if i == 1 else FOCUSED if i == FOCUS_STEP else "}\n")
         for i, title in enumerate(TITLES, start=1))
     return (f"steps:\n{steps}deadline:\n  at: {(T0 + DEADLINE_IN).isoformat()}\n  label: Course finished\n"
             f"goal: {{units: 8, unit: lesson}}\nhotkeys: {{enabled: false}}\nstorage:\n  path: {storage}\n")
@@ -207,6 +209,19 @@ def sweep(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Record:
         seen["paused at 9:59:00, far over target"] = shown.measure()
         run("resume")
         seen["running over target"] = shown.measure()
+        run("goto", step=FOCUS_STEP)
+        seen["focus 1/4"] = shown.measure()
+        clock.advance(minutes=50)
+        run("extend")  # the focus ended at 50:00: the break, then five more minutes of it
+        seen["break, 15 minutes left"] = shown.measure()
+        clock.advance(minutes=15)
+        run("unit-done")  # any command: the break ended at 1:05:00, with auto: false
+        run("unit-undo")
+        seen["break over, waiting to resume"] = shown.measure()
+        run("resume")
+        for _ in range(5):  # to the long break after the fourth focus
+            run("skip")
+        seen["long break"] = shown.measure()
         run("goto", step=12)
         seen["step 12 / 12"] = shown.measure()
         run("finish")

@@ -7,7 +7,7 @@ const result = document.getElementById("so-result");
 const steps = document.getElementById("so-steps");
 const log = document.getElementById("so-log");
 const confirmLine = document.getElementById("so-confirm");
-const KEYS = { n: "next", p: "prev", " ": "toggle-pause", u: "undo-fail", s: "start" };
+const KEYS = { n: "next", p: "prev", " ": "toggle-pause", u: "undo-fail", s: "start", k: "skip" };
 const pending = new Map(); // command id -> resolve
 let armed = null; // a Finish/Reset button waiting for its second click
 let seq = 0;
@@ -60,7 +60,8 @@ const offset = (s, at) => {
 const LABELS = {
   start: _("Start"), prev: _("Prev"), next: _("Next"), pause: _("Pause"), resume: _("Resume"),
   "toggle-pause": _("pause / resume"), "undo-fail": _("Undo fail"), finish: _("Finish"), reset: _("Reset"),
-  restore: _("Restore the reset session"), fail: _("Log failure"),
+  restore: _("Restore the reset session"), fail: _("Log failure"), skip: _("Skip"), extend: _("+5 min"),
+  shorten: _("−5 min"),
 };
 const labelOf = (command) => {
   const unit = (SO.snapshot().goal || {}).unit || "";

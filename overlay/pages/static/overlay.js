@@ -5,9 +5,11 @@
 const root = document.documentElement;
 const fields = Array.from(document.querySelectorAll("[data-field]"), (el) => [el, el.dataset.field]);
 const lists = document.querySelectorAll("[data-steps]");
-const MOVING = ["session.elapsed", "step.elapsed", "step.delta", "deadline.left", "deadline.word", "deadline.days"];
+const MOVING = ["session.elapsed", "step.elapsed", "step.delta", "deadline.left", "deadline.word", "deadline.days",
+  "phase"];
 const ticking = fields.filter(([, name]) => MOVING.includes(name));
-const clocks = ticking.some(([, name]) => !name.startsWith("deadline."));
+const clocks = ticking.some(([, name]) => !name.startsWith("deadline.") && name !== "phase");
+const cycles = ticking.some(([, name]) => name === "phase"); // the badge counts a focus or break down
 const countdowns = ticking.some(([, name]) => name.startsWith("deadline."));
 const hooks = { snapshot: [], message: [], close: [] };
 let snap = null; // the last snapshot shown
@@ -82,8 +84,23 @@ const upNext = (s) =>
   (s.phase === "finished" ? [] : s.steps.slice(s.step.index + 1).filter((st) => st.state !== "done"));
 const reviewNotes = (r) => (r ? r.notes.map((n) => n.note + " (" + n.step + ")") : []);
 
+// The focus/break cycle in the badge, one meaning at a time: "Focus 2/4 · 12:34 left" while a
+// focus counts down, "Break · 4:12 left", "Break over"; a pause says "paused" as ever.
+const cycle = (s, v) => {
+  const f = s.focus;
+  if (!f || !(s.phase === "running" || (s.phase === "paused" && f.phase === "break_over"))) return "";
+  const time = clock(Math.max(0, Math.ceil(v.cycle)));
+  if (f.phase === "focus") {
+    return _("Focus %(n)s/%(of)s · %(time)s left", { n: ((f.cycle - 1) % f.long_every) + 1, of: f.long_every, time });
+  }
+  if (f.phase === "break") return _("Break · %(time)s left", { time });
+  if (f.phase === "long_break") return _("Long break · %(time)s left", { time });
+  return _("Break over");
+};
+
 const FORMATS = {
-  "phase": (s) => PHASES[s.phase] || s.phase,
+  "phase": (s, v) => cycle(s, v) || PHASES[s.phase] || s.phase,
+  "focus.line": (s, v) => cycle(s, v),
   "session.elapsed": (s, v) => clock(Math.floor(v.session)),
   "step.elapsed": (s, v) => clock(Math.floor(v.step)),
   "step.target": (s) => (s.step.target_s ? clock(Math.floor(s.step.target_s)) : ""),
@@ -122,6 +139,7 @@ const view = (s, now) => {
     session: s.session ? s.session.elapsed_s + run : 0,
     step: s.step.elapsed_s + run,
     left: s.deadline ? s.deadline.left_s - wall : 0,
+    cycle: s.focus ? s.focus.left_s - (s.focus.running ? wall : 0) : 0,
   };
 };
 
@@ -156,6 +174,9 @@ const paint = (now) => {
     "is-on-track": t === ON_TRACK,
     "is-behind": t === BEHIND,
     "no-review": !s.review,
+    "no-focus": !s.focus,
+    "in-break": !!(s.focus && s.focus.phase !== "focus"),
+    "in-cycle": !!cycle(s, view(s, now)),
   };
   for (const name in flags) root.classList.toggle(name, flags[name]);
   for (const name of Array.from(root.classList)) {
@@ -188,6 +209,7 @@ const schedule = (now) => {
   let wait = Infinity;
   if (clocks && snap.clock.running) wait = Math.min(untilNext(v.step), untilNext(v.session)) * 1000;
   if (countdowns && snap.deadline) wait = Math.min(wait, (((v.left % 60) + 60) % 60) * 1000 || 60000);
+  if (cycles && snap.focus && snap.focus.running && v.cycle > 0) wait = Math.min(wait, (v.cycle - Math.floor(v.cycle) || 1) * 1000);
   if (wait !== Infinity) timer = setTimeout(tick, Math.max(20, wait + 3));
 };
 
