@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -144,3 +147,50 @@ def test_a_frozen_obs_never_holds_up_commands_and_is_resynced_after(obs: Obs, se
         obs.thaw()
     wait_for(lambda: server.state()["obs"]["state"] == "connected", "link back")
     wait_for(lambda: obs.program_scene() == "Lecture (practice)", "resynced to the current step")
+
+
+def test_focus_and_break_switch_the_scene_on_time_and_back(obs: Obs, tmp_path: Path) -> None:
+    """Short cycles (2 s of focus, 2 s breaks, a 3 s long break after every second focus): each
+    boundary is one scene switch at its moment, seen by an independent OBS client; switching to
+    the step's scene during a break ends the break (follow mode)."""
+    obs.switch_and_settle("Elsewhere")
+    port = free_port()
+    path = _write(tmp_path, port, obs, None)
+    path.write_text(path.read_text() + "focus: {work: 2s, break: 2s, long_break: 3s, long_every: 2}\n")
+    server = ServerProcess(path, port).start()
+    try:
+        wait_for(lambda: server.state()["obs"]["state"] == "connected", "link connected")
+        with scene_events(obs.port, obs.password) as seen:
+            switches: list[tuple[float, str]] = []  # (wall-clock time it was seen, scene)
+            done = threading.Event()
+
+            def drain() -> None:
+                while not done.is_set():
+                    try:
+                        scene = seen.get(timeout=0.1)
+                    except queue.Empty:
+                        continue
+                    switches.append((time.time(), scene))
+
+            reader = threading.Thread(target=drain, daemon=True)
+            reader.start()
+            status, snap = post(server.url, {"command": "start"})
+            assert status == 200
+            started = datetime.fromisoformat(snap["session"]["started_at"]).timestamp()
+            wait_for(lambda: len(switches) >= 5, "five scene switches", timeout=20)
+            done.set()
+            reader.join(2)
+            moments = [(round(t - started, 2), scene) for t, scene in switches[:5]]
+            print("scene switches, seconds after start:", moments)
+            assert [scene for _, scene in moments] == ["Review", "Break", "Review", "Break", "Review"]
+            # focus 2 s, break 2 s, focus 2 s, long break 3 s: each switch within 1 s of its moment
+            for (got, _), want in zip(moments[1:], (2, 4, 6, 9), strict=True):
+                assert want <= got < want + 1.0, (moments, want)
+            # During the next break, the streamer switches OBS back to the step's scene.
+            wait_for(lambda: server.state()["focus"]["phase"] == "break", "the third break", timeout=10)
+            obs.request("SetCurrentProgramScene", {"sceneName": "Review"})
+            snap = wait_for(lambda: (s := server.state())["focus"]["phase"] == "focus" and s,
+                            "the break ends by follow")
+            assert snap["focus"]["cycle"] == 4 and snap["step"]["id"] == "review"
+    finally:
+        server.stop()
