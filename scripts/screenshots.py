@@ -186,6 +186,39 @@ async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
         await shoot_all(out, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
+        await shoot_break(out, Path(tmp))
+
+
+async def shoot_break(out: Path, folder: Path) -> None:
+    """The timer and the bar in a break of a 50/10 focus cycle: the badge counts the break down."""
+    routine = (ROOT / "config.yaml").read_text().split("\nstorage:")[0]
+    focus = "\nfocus: {work: 50m, break: 10m, long_break: 30m, long_every: 4}\n"
+    config = parse_config(routine + focus + "storage:\n  path: shots.sqlite3\n", base_dir=folder)
+    clock = Clock()
+    runner = web.AppRunner(build_app(config, Storage(config.storage_path, config.steps), clock=clock),
+                           access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http, async_playwright() as pw:
+            api = Api(http, url)
+            await api.run("start")
+            await api.run("goto", step="6")
+            clock.advance(minutes=53, seconds=48)  # the focus ended at 50:00: 6:12 of the break left
+            await api.run("fail", note="forgot to reset the accumulator")
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            page = await browser.new_page(device_scale_factor=1)
+            for name in ("timer", "bar"):
+                width, height = SIZES[name]
+                target = out / f"{name}-break.png"
+                panel = await shoot(page, f"{url}/overlay/{name}", target, width, height)
+                print(f"{target.relative_to(ROOT)}: source {width}x{height}, panel {panel[0]}x{panel[1]}")
+            await browser.close()
+    finally:
+        await runner.cleanup()
 
 
 async def shoot_page(page: Page, url: str, path: Path, width: int) -> None:
