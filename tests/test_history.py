@@ -218,3 +218,31 @@ def test_pacing_goal_reached_and_too_early() -> None:
     idle = pacing(GOAL, DEADLINE, 0, T, T + timedelta(days=3))
     assert idle is not None and texts.pace_so_far(EN, idle) == "no lessons done yet"
     assert pacing(None, DEADLINE, 0, T, T) is None
+
+
+async def test_break_time_is_kept_apart_in_the_history_the_page_and_the_export(tmp_path: Path) -> None:
+    """50 minutes of focus, a 10-minute break, 20 more minutes: the step studied 70 minutes and
+    the break shows on its own, in the session's detail, on /history/1 and in the export."""
+    focus = "focus: {work: 50m, break: 10m}\n"
+    storage = f"storage:\n  path: {tmp_path / 'b.sqlite3'}\n"
+    config = parse_config(ROUTINE + focus + storage, base_dir=tmp_path)
+    clock = FakeClock(ny(20, 18))
+    d = Dispatcher(config, Storage(config.storage_path, config.steps), clock)
+    await d.dispatch(core.Start(), "test")
+    clock.now = ny(20, 19, 20)  # the focus ended at 18:50 and the break at 19:00
+    await d.dispatch(core.Finish(), "test")
+    d.storage.close()
+    db = history.open_readonly(config.storage_path)
+    detail = history.session_detail(db, config, 1, clock.now)
+    db.close()
+    assert detail is not None
+    assert (detail["steps"][0]["elapsed_s"], detail["steps"][0]["break_s"]) == (70 * 60, 10 * 60)
+    assert detail["break_s"] == 10 * 60 and detail["elapsed_s"] == 70 * 60
+    md = export.to_markdown(detail, NY, EN)
+    assert "- Breaks: 10:00, apart from the steps' time" in md
+    assert "| Review last notes | 1:10:00 | 15:00 | 10:00 |" in md
+    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
+    async with TestClient(TestServer(app)) as client:
+        page = await (await client.get("/history/1")).text()
+    assert '<span class="n" id="session-breaks">10:00</span>' in page
+    assert '<td class="breaks">10:00</td>' in page

@@ -59,6 +59,7 @@ def _summary(row: tuple[Any, ...], config: Config, now: datetime) -> dict[str, A
             "title": cfg.title if cfg else f"Step {i + 1}",
             "target_s": seconds(cfg.target) if cfg else None,
             "elapsed_s": seconds(core.step_elapsed(s, now, i)),
+            "break_s": seconds(core.break_elapsed(s, now, i)),  # kept apart from the step's time
             "skipped": i in passed_over,
         })
     return {
@@ -67,6 +68,7 @@ def _summary(row: tuple[Any, ...], config: Config, now: datetime) -> dict[str, A
         "ended_at": ended_at and iso(datetime.fromisoformat(ended_at)),
         "outcome": outcome,
         "elapsed_s": seconds(core.session_elapsed(s, now)),
+        "break_s": sum(st["break_s"] for st in steps),
         "failures": failures,
         "pauses": s.pauses,
         "steps": steps,

@@ -50,15 +50,22 @@ def to_markdown(detail: dict[str, Any], tz: tzinfo | None, lang: Language) -> st
         "- " + lang.plural("Studied %(time)s, %(num)s pause", "Studied %(time)s, %(num)s pauses",
                       detail["pauses"], time=clock(detail["elapsed_s"])),
         "- " + lang("Failures: %(count)s", count=detail["failures"]),
+        *(["- " + lang("Breaks: %(time)s, apart from the steps' time", time=clock(detail["break_s"]))]
+          if detail.get("break_s") else []),
         "",
         "## " + lang("Steps"),
         "",
         "| {} | {} | {} |".format(lang("step"), lang("time"), lang("target")),
         "|---|---|---|",
     ]
+    breaks = bool(detail.get("break_s"))  # a column of its own, only when there were breaks
+    if breaks:
+        lines[-2:] = ["| {} | {} | {} | {} |".format(lang("step"), lang("time"), lang("target"),
+                                                     lang("breaks")), "|---|---|---|---|"]
     for st in detail["steps"]:
         time = lang("skipped") if st.get("skipped") else clock(st["elapsed_s"])
-        lines.append(f"| {st['title']} | {time} | {clock(st['target_s'])} |")
+        row = f"| {st['title']} | {time} | {clock(st['target_s'])} |"
+        lines.append(row + (f" {clock(st['break_s']) if st.get('break_s') else ''} |" if breaks else ""))
     lines += ["", "## " + lang("Failures by step"), ""]
     by_step: dict[str, list[dict[str, Any]]] = {}
     for f in detail["failure_log"]:
