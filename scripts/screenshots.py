@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -192,17 +194,8 @@ async def main(out: Path) -> None:
 
 async def shoot_break(out: Path, folder: Path) -> None:
     """The timer and the bar in a break of a 50/10 focus cycle: the badge counts the break down."""
-    routine = (ROOT / "config.yaml").read_text().split("\nstorage:")[0]
     focus = "\nfocus: {work: 50m, break: 10m, long_break: 30m, long_every: 4}\n"
-    config = parse_config(routine + focus + "storage:\n  path: shots.sqlite3\n", base_dir=folder)
-    clock = Clock()
-    runner = web.AppRunner(build_app(config, Storage(config.storage_path, config.steps), clock=clock),
-                           access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(folder, focus) as (url, clock):
         async with aiohttp.ClientSession() as http, async_playwright() as pw:
             api = Api(http, url)
             await api.run("start")
@@ -217,6 +210,21 @@ async def shoot_break(out: Path, folder: Path) -> None:
                 panel = await shoot(page, f"{url}/overlay/{name}", target, width, height)
                 print(f"{target.relative_to(ROOT)}: source {width}x{height}, panel {panel[0]}x{panel[1]}")
             await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def serving(folder: Path, extra: str = "") -> AsyncIterator[tuple[str, Clock]]:
+    """The shipped routine (plus `extra` config) served in-process on a free port, on a fake clock."""
+    routine = (ROOT / "config.yaml").read_text().split("\nstorage:")[0]
+    config = parse_config(routine + extra + "\nstorage:\n  path: shots.sqlite3\n", base_dir=folder)
+    clock = Clock()
+    runner = web.AppRunner(build_app(config, Storage(config.storage_path, config.steps), clock=clock),
+                           access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}", clock
     finally:
         await runner.cleanup()
 
@@ -230,16 +238,7 @@ async def shoot_page(page: Page, url: str, path: Path, width: int) -> None:
 
 
 async def shoot_all(out: Path, folder: Path) -> None:
-    routine = (ROOT / "config.yaml").read_text().split("\nstorage:")[0]
-    config = parse_config(routine + "\nstorage:\n  path: shots.sqlite3\n", base_dir=folder)
-    clock = Clock()
-    app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(folder) as (url, clock):
         async with aiohttp.ClientSession() as http, async_playwright() as pw:
             api = Api(http, url)
             await build_history(api, clock)
@@ -274,8 +273,6 @@ async def shoot_all(out: Path, folder: Path) -> None:
             last = (await (await page.request.get(f"{url}/api/history")).json())["sessions"][1]["number"]
             await shoot_page(page, f"{url}/history/{last}", out / "history-session-dark.png", 560)
             await browser.close()
-    finally:
-        await runner.cleanup()
 
 
 if __name__ == "__main__":
