@@ -80,6 +80,13 @@ BAD = {
         GOOD.replace("    target: 15m", "    focus:\n      work: soon"), "steps[0].focus.work (line 5)",
         "duration",
     ),
+    "focus work past a day": (GOOD + "focus:\n  work: 25h\n", "focus.work (line 11)",
+                              "'25h' is longer than 24h"),
+    "focus break overflows": (GOOD + "focus:\n  break: 99999999999999h\n", "focus.break (line 11)",
+                              "duration"),
+    "target past 999h": (GOOD.replace("15m", "1000h"), "steps[0].target (line 4)", "longer than 999h"),
+    "language a word": (GOOD + "language: english\n", "language (line 10)", "unknown language"),
+    "language unshipped": (GOOD + "language: fr-IT\n", "language (line 10)", "unknown language"),
     "break scene empty": (GOOD + "obs:\n  scenes:\n    break: ''\n", "obs.scenes.break (line 12)",
                           "non-empty text"),
     "same hotkey twice": (
@@ -169,7 +176,8 @@ def test_durations(text: str, minutes: float) -> None:
     assert parsed.total_seconds() == pytest.approx(minutes * 60)
 
 
-@pytest.mark.parametrize("text", ["", "m", "25", "1d", "5 minutes"])
+@pytest.mark.parametrize("text", ["", "m", "25", "1d", "5 minutes", "9" * 5000 + "s",
+                                  "99999999999999h"])
 def test_bad_durations(text: str) -> None:
     assert parse_duration(text) is None
 

@@ -9,8 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core import commands
-from ..core.durations import parse_duration
-from ..core.focus import Focus
+from ..core.durations import format_duration, parse_duration
+from ..core.focus import ADJUST_MAX, Focus
 from ..core.keycombo import DEFAULT_HOTKEYS, parse_combo
 from ..core.session import Command
 from ..core.settings import (
@@ -30,6 +30,8 @@ from .yamlpaths import YamlSyntaxError, format_path, load_with_lines
 
 MAX_STEPS = 50
 _EXAMPLE_AT = "2027-03-01T18:00:00+01:00"
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2}(?:[-_][A-Za-z]{2})?")  # it, it-IT, es_ES
+LONGEST = timedelta(hours=999)  # a duration past this is a typo (and past it dates overflow)
 
 
 class ConfigError(Exception):
@@ -89,13 +91,18 @@ class _Reader:
             raise self.fail((*path, key), f"expected a port number 0-65535, got {value!r}")
         return value
 
-    def duration(self, m: dict[str, Any], path: KeyPath, key: str) -> timedelta | None:
+    def duration(
+        self, m: dict[str, Any], path: KeyPath, key: str, most: timedelta = LONGEST
+    ) -> timedelta | None:
         value = m.get(key)
         if value is None:
             return None
         parsed = parse_duration(value) if isinstance(value, str) else None
         if parsed is None or parsed <= timedelta(0):
             raise self.fail((*path, key), f"expected a duration such as 25m, 1h30m or 90s, got {value!r}")
+        if parsed > most:
+            raise self.fail((*path, key), f"{value!r} is longer than {format_duration(most)}, "
+                                          f"the longest this key takes")
         return parsed
 
 
@@ -206,9 +213,9 @@ def _focus(r: _Reader, raw: Any, path: KeyPath, base: Focus) -> Focus | None:
     if isinstance(every, bool) or not isinstance(every, int) or not 1 <= every <= 100:
         raise r.fail((*path, "long_every"), f"expected a whole number from 1 to 100, got {every!r}")
     return Focus(
-        work=r.duration(m, path, "work") or base.work,
-        break_=r.duration(m, path, "break") or base.break_,
-        long_break=r.duration(m, path, "long_break") or base.long_break,
+        work=r.duration(m, path, "work", ADJUST_MAX) or base.work,
+        break_=r.duration(m, path, "break", ADJUST_MAX) or base.break_,
+        long_break=r.duration(m, path, "long_break", ADJUST_MAX) or base.long_break,
         long_every=every,
         auto=r.boolean(m, path, "auto", base.auto),
     )
@@ -278,7 +285,8 @@ def _language(r: _Reader, raw: Any) -> str:
     if raw is None:
         return "en"
     code = pick(raw) if isinstance(raw, str) else ""
-    if not isinstance(raw, str) or not raw.strip().lower().startswith(code):
+    tag = raw.strip() if isinstance(raw, str) else ""
+    if not _LANGUAGE_TAG.fullmatch(tag) or tag[:2].lower() != code:
         known = ", ".join(LANGUAGES)
         raise r.fail(("language",), f"unknown language {raw!r}; expected one of: {known}")
     return code  # "it-IT" and "it_IT" are "it"

@@ -14,8 +14,11 @@ def parse_duration(text: str) -> timedelta | None:
     match = _DURATION.match(text.strip())
     if not match or not any(match.groups()):
         return None
-    h, m, s, ms = (int(g) if g else 0 for g in match.groups())
-    return timedelta(hours=h, minutes=m, seconds=s, milliseconds=ms)
+    try:
+        h, m, s, ms = (int(g) if g else 0 for g in match.groups())
+        return timedelta(hours=h, minutes=m, seconds=s, milliseconds=ms)
+    except (ValueError, OverflowError):  # more digits than int() reads, or past timedelta.max
+        return None
 
 
 def format_duration(d: timedelta) -> str:
