@@ -26,7 +26,7 @@ from .doors.http import api
 from .doors.obs.door import ObsDoor
 from .i18n import N_, Said, language
 from .pages import errors, history, overlays
-from .runtime.boundary import BoundaryClock
+from .runtime.boundary import BOUNDARIES, BoundaryClock
 from .runtime.dispatcher import Dispatcher, utc_now
 from .runtime.hub import Hub
 from .runtime.live import LIVE, Live
@@ -137,10 +137,10 @@ def _refresh(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
 
 def _boundaries(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        clock = BoundaryClock(live)
+        clock = app[BOUNDARIES] = BoundaryClock(live)
         clock.start()
         yield
-        clock.stop()
+        await clock.stop()
 
     return ctx
 

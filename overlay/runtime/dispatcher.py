@@ -70,6 +70,7 @@ class Dispatcher:
         self.clock = clock
         self.state, self.rev = storage.load()
         self.stages = Stages()
+        self.on_reload: Callable[[], None] | None = None  # after the state was read back from the file
         self._lock = asyncio.Lock()
 
     async def dispatch(self, command: core.Command, door: str) -> Change:
@@ -115,6 +116,11 @@ class Dispatcher:
             return NotSaved(f"could not save the change ({exc}; {again}); nothing changed")
         log.warning("could not save %s: %s; took up what it holds now (rev %d)",
                     command.name, exc, self.rev)
+        if self.on_reload is not None:
+            try:
+                self.on_reload()
+            except Exception:
+                log.exception("after taking up rev %d", self.rev)
         return NotSaved(f"could not save the change: {exc}. The service now shows what the file "
                         f"holds (rev {self.rev}); send the command again",
                         reloaded=True, went_back=self.rev < shown)
