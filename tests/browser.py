@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from aiohttp import web
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from .procs import ServerProcess, free_port
 
@@ -37,8 +37,21 @@ steps:
 """
 
 
-def launch(pw: Playwright) -> Browser:
-    return pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+def launch(pw: Playwright, *args: str) -> Browser:
+    return pw.chromium.launch(executable_path=CHROMIUM, args=[*LAUNCH_ARGS, *args])
+
+
+def running_chromium(*args: str) -> Iterator[Browser]:
+    """Debian's Chromium for a module's tests (skipped, or failed under CI, when it is missing)."""
+    from .conftest import require_real
+
+    require_real(CHROMIUM)
+    with sync_playwright() as pw:
+        browser = launch(pw, *args)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, Phase, settings
+from playwright.sync_api import Browser
 
 from overlay.app import build_app
 from overlay.config import Config, parse_config
@@ -104,3 +105,11 @@ async def token_client(
     app = build_app(config, Storage(config.storage_path, config.steps), clock=clock)
     async with TestClient(TestServer(app)) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One real Chromium per test module (tests/browser.py)."""
+    from .browser import running_chromium
+
+    yield from running_chromium()

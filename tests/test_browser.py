@@ -9,43 +9,26 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from overlay.i18n import LANGUAGES
 from overlay.pages import overlays as pages
 
 from .browser import (
-    CHROMIUM,
     alpha,
     cli,
     command,
     decode_png,
     field,
     fields,
-    launch,
     new_page,
     start_server,
     wait_field,
     wait_live,
 )
-from .conftest import require_real
 from .procs import ServerProcess
 
 pytestmark = pytest.mark.chromium
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    require_real(CHROMIUM)
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = launch(playwright)
-    yield b
-    b.close()
 
 
 @pytest.fixture

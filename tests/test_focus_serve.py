@@ -11,8 +11,10 @@ from pathlib import Path
 
 from .procs import ServerProcess, free_port, post, wait_for, write_config
 
-WORK_S, BREAK_S = 2, 4
-FOCUS = f"focus: {{work: {WORK_S}s, break: {BREAK_S}s, long_break: 6s, long_every: 4, auto: true}}\n"
+# Long enough that a busy 2-core machine reads each phase before it ends, and restarts (a second
+# or two here) well inside the break.
+WORK_S, BREAK_S = 4, 10
+FOCUS = f"focus: {{work: {WORK_S}s, break: {BREAK_S}s, long_break: 12s, long_every: 4, auto: true}}\n"
 
 
 def crossings(db: Path) -> list[tuple[int, datetime]]:
@@ -45,7 +47,7 @@ def test_breaks_start_and_end_on_time_and_a_kill_9_in_a_break_fires_nothing_twic
         break_ends = at(snap["focus"]["ends_at"])
         assert (break_ends - focus_ends).total_seconds() == BREAK_S
 
-        time.sleep(1.0)  # in the middle of the break
+        time.sleep(2.0)  # in the middle of the break
         server.kill9()
         server = ServerProcess(config, port).start()
         assert datetime.now(UTC) < break_ends, "the restart took the whole break: make it longer"

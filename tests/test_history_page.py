@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from overlay.app import build_app
 from overlay.config import Config, parse_config
@@ -26,17 +26,15 @@ from overlay.storage import history
 from overlay.storage.store import Storage
 
 from .browser import (
-    CHROMIUM,
     AppServer,
     command,
     field,
     fields,
-    launch,
     new_page,
     wait_field,
     wait_live,
 )
-from .conftest import ROUTINE, FakeClock, require_real
+from .conftest import ROUTINE, FakeClock
 
 Client = TestClient[web.Request, web.Application]
 NY = ZoneInfo("America/New_York")
@@ -234,15 +232,6 @@ async def test_a_missing_database_is_a_clear_error(known_config: Config) -> None
 
 
 # --- in a real Chromium ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_real(CHROMIUM)
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 @pytest.fixture

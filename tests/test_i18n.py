@@ -26,6 +26,7 @@ from overlay.core import session as core
 from overlay.core.pacing import pacing
 from overlay.core.settings import Deadline, Goal
 from overlay.i18n import language, texts
+from overlay.pages.overlays import DOCK_WORDS
 from overlay.storage.store import Storage
 
 from .conftest import ROOT, FakeClock
@@ -81,6 +82,9 @@ def test_the_python_keywords_do_not_hide_a_script_message() -> None:
         assert found and found <= pot, (script.name, sorted(map(str, found - pot)))
 
 
+MARKUP = '"&<>'  # a translation that adds or drops one breaks the HTML or the JSON around it
+
+
 @pytest.mark.parametrize("code", SHIPPED)
 def test_each_shipped_catalog_translates_every_message(code: str) -> None:
     catalog = read(i18n.po_path(code), code)
@@ -100,6 +104,8 @@ def test_each_shipped_catalog_translates_every_message(code: str) -> None:
         for form in forms:
             if sorted(PLACEHOLDER.findall(form)) != want:
                 problems.append(f"{source!r} -> {form!r}: placeholders or tags differ")
+            elif [form.count(c) for c in MARKUP] != [source.count(c) for c in MARKUP]:
+                problems.append(f"{source!r} -> {form!r}: quotes, & or angle brackets differ")
     assert not problems, f"{code}: " + "\n".join(problems)
 
 
@@ -203,15 +209,35 @@ async def test_config_language_is_the_default_and_lang_overrides_it(
         await client.close()
 
 
+def every_refusal() -> list[type[core.Refused]]:
+    """Every Refused subclass the service can raise, however deep (focus's are in their module)."""
+    import overlay.app  # noqa: F401  (every module a command can reach is loaded)
+    found: list[type[core.Refused]] = []
+    todo = list(core.Refused.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo += cls.__subclasses__()
+    return found
+
+
 def test_every_refusal_reads_well_and_is_in_the_catalog() -> None:
-    refusals = [cls for cls in vars(core).values()
-                if isinstance(cls, type) and issubclass(cls, core.Refused) and cls is not core.Refused]
+    refusals = every_refusal()
+    assert {"NoActiveSession", "NoFocus", "BreakIsOver", "NoBoundaryDue"} <= {c.__name__ for c in refusals}
     pot = ids(read(i18n.LOCALES / "messages.pot"))
     for cls in refusals:
         assert cls.message in pot, cls.__name__
         for code in SHIPPED:
             assert language(code)(cls.message) != cls.message, (code, cls.__name__)
     assert str(core.NOTE_MAX) in core.NoteTooLong.message
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_the_dock_has_the_words_of_every_refusal(code: str) -> None:
+    """The dock shows a refused command's reason in its own language: the page carries them."""
+    words = language(code).page_messages(*DOCK_WORDS)
+    missing = [cls.__name__ for cls in every_refusal() if cls.message not in words]
+    assert not missing
 
 
 def test_messages_for_a_page_map_plural_categories_to_forms() -> None:

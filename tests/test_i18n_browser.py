@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from overlay import i18n
 from overlay.app import build_app
@@ -28,8 +28,7 @@ from overlay.doors.cli.main import main as cli_main
 from overlay.pages import overlays as pages
 from overlay.storage.store import Storage
 
-from .browser import CHROMIUM, AppServer, command, launch, new_page, wait_live
-from .conftest import require_real
+from .browser import AppServer, command, new_page, wait_live
 
 PSEUDO = "fr"  # a language Babel knows (dates, plurals) and we do not ship: the test's own
 OWN_WORDS = [  # the streamer's, from config.yaml and the notes they type
@@ -37,7 +36,7 @@ OWN_WORDS = [  # the streamer's, from config.yaml and the notes they type
     "Course final", "lessons", "lesson", "Lesson", "forgot the base case", "sign error",
     "review", "lecture", "project",  # step ids, shown in the dock's failure log
 ]
-FIGURES = re.compile(r"[\s\d:.,/+\-\u2212\u00b7()#%\u00d7\u2013\u2014\u2026\"\u201c\u201d'\u2019|·]*")
+LETTER = re.compile(r"[^\W\d_]")
 TECHNICAL = re.compile(  # names that are the same in every language: keys, the product, paths
     r"(?<![\w/])(study-overlay|OBS|JSON|S|P|N|F|U|K|Enter|Esc|Shift)(?!\w)|/[\w./?=&|-]*")
 
@@ -66,8 +65,18 @@ OWN = re.compile("|".join(rf"(?<!\w){re.escape(w)}(?!\w)"
                           for w in sorted(OWN_WORDS + date_words(), key=len, reverse=True)))
 
 
+# What stays as written in a pseudo translation: placeholders, markup and entities.
+KEEP = re.compile(r"(%\(\w+\)[sd]|%[sd%]|<[^>]*>|&\w+;)|([A-Za-z])")
+FULLWIDTH = re.compile("[\uff21-\uff3a\uff41-\uff5a]+")
+
+
 def wrap(text: str) -> str:
-    return f"\u27e6{text}\u27e7"
+    """⟦Ｂｒｅａｋ ｏｖｅｒ⟧: bracketed, its letters fullwidth. A message filled with another
+    (a refusal's reason in "%(command)s refused: %(reason)s") keeps the inner one's letters
+    plain if that one never reached a catalog, so English nested in a message shows too."""
+    def swap(m: re.Match[str]) -> str:
+        return m.group(1) or chr(ord(m.group(2)) + 0xFEE0)
+    return f"\u27e6{KEEP.sub(swap, text)}\u27e7"
 
 
 @contextlib.contextmanager
@@ -103,15 +112,10 @@ def leftovers(found: list[tuple[str, str]]) -> list[str]:
     """What is not a message, a figure or the streamer's own words, with where it was seen."""
     out = []
     for where, text in found:
-        rest = text
-        while True:  # a message may hold another (a refusal's reason in "%(command)s refused: …")
-            inner = re.sub(r"\u27e6[^\u27e6\u27e7]*\u27e7", SEP, rest)
-            if inner == rest:
-                break
-            rest = inner
-        for piece in rest.split(SEP):
+        rest = FULLWIDTH.sub(" ", text)  # a message's own words; what it was filled with stays
+        for piece in re.split(f"[{SEP}\u27e6\u27e7]", rest):
             piece = TECHNICAL.sub(" ", OWN.sub(" ", piece))
-            if not FIGURES.fullmatch(piece):
+            if LETTER.search(piece):  # figures and punctuation are the same in every language
                 out.append(f"{where}: {piece.strip()!r}")
     return sorted(set(out))
 
@@ -145,15 +149,6 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppServer]
         with AppServer(lambda: build_app(config, Storage(config.storage_path, config.steps))) as server:
             server.config_path = path  # type: ignore[attr-defined]
             yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    require_real(CHROMIUM)
-    with sync_playwright() as pw:
-        b = launch(pw)
-        yield b
-        b.close()
 
 
 def read_all(page: Page, url: str) -> list[tuple[str, str]]:

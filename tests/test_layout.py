@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from overlay.app import build_app
 from overlay.config import Config, parse_config
@@ -20,8 +19,8 @@ from overlay.i18n import LANGUAGES, language
 from overlay.pages.overlays import OVERLAYS, SIZES, THEMES
 from overlay.storage.store import Storage
 
-from .browser import CHROMIUM, AppServer, command, launch
-from .conftest import T0, FakeClock, require_real
+from .browser import AppServer, command
+from .conftest import T0, FakeClock
 
 pytestmark = pytest.mark.chromium
 
@@ -57,20 +56,6 @@ def layout_config(folder: Path) -> Config:
 
 def serving(config: Config, clock: FakeClock) -> AppServer:
     return AppServer(lambda: build_app(config, Storage(config.storage_path, config.steps), clock=clock))
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    require_real(CHROMIUM)
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = launch(playwright)
-    yield b
-    b.close()
 
 
 # Every visible text under the panel, with the part of it not clipped away by an element inside the
@@ -329,6 +314,23 @@ def test_long_text_wraps_then_ends_with_an_ellipsis_and_a_partial_list_says_how_
     assert review["fields"]["review.lines"].split("\n") == [f"{note} ({TITLES[0]})" for note in NOTES[:3]]
 
 
+# In a cycle the badge says where it stands, in the page's language, the time ticking on.
+CYCLE_BADGE = {
+    "focus 1/4": ("Focus %(n)s/%(of)s · %(time)s left", {"n": 1, "of": 4}),
+    "break, 15 minutes left": ("Break · %(time)s left", {}),
+    "break over, waiting to resume": ("Break over", {}),
+    "long break": ("Long break · %(time)s left", {}),
+}
+
+
+def cycle_badge(wanted: tuple[str, dict[str, int]], code: str) -> re.Pattern[str]:
+    message, values = wanted
+    text = language(code)(message, **values, time="TIME") if values or "%(time)s" in message \
+        else language(code)(message)
+    assert text != message or code == "en", (code, message)  # translated
+    return re.compile(re.escape(text).replace("TIME", r"\d{1,2}:\d\d"))
+
+
 def test_one_badge_says_the_phase_or_reconnecting_never_both(sweep: Record) -> None:
     for state, pages in sweep.items():
         for key, got in pages.items():
@@ -340,6 +342,9 @@ def test_one_badge_says_the_phase_or_reconnecting_never_both(sweep: Record) -> N
                 assert left <= x0 and top <= y0 and x1 <= left + width and y1 <= top + height, key
             elif key.startswith(("timer", "step", "bar")):
                 assert badges == [("so-phase", got["fields"]["phase"])], (key, state, badges)
+                if state in CYCLE_BADGE:
+                    wanted = cycle_badge(CYCLE_BADGE[state], lang_of(key))
+                    assert wanted.fullmatch(badges[0][1]), (key, state, badges, wanted.pattern)
             else:
                 assert badges == [], (key, state, badges)
 

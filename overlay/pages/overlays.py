@@ -176,6 +176,12 @@ def overlay_page(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     return handler
 
 
+# The files whose messages the dock's script may have to show: its own words, the refusals of
+# every command (core), the outside parts' status (OBS link, hotkeys) and the service's errors.
+DOCK_WORDS = ("overlay.js", "control.js", "refusal.py", "session.py", "focus.py", "texts.py",
+              "live.py", "app.py", "link.py", "listener.py")
+
+
 async def control(request: web.Request) -> web.Response:
     snap = _snapshot(request)
     config = live_of(request).config
@@ -184,7 +190,7 @@ async def control(request: web.Request) -> web.Response:
         needs_token = "wrong" if presented_token(request) else "missing"
     classes = ["so", "so-control", f"theme-{options(request.query).theme}"]
     return render(request, "control.html", snap=snap, needs_token=needs_token, classes=" ".join(classes),
-                  goal=config.goal, history_q=keep_query(request))
+                  goal=config.goal, history_q=keep_query(request), words=DOCK_WORDS)
 
 
 def good_token(request: web.Request) -> str:

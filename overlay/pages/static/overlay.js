@@ -27,7 +27,7 @@ const words = JSON.parse((document.getElementById("so-words") || { textContent: 
 const code = root.getAttribute("lang") || "en";
 const plurals = new Intl.PluralRules(code);
 const numbers = new Intl.NumberFormat(code, { maximumFractionDigits: 1 });
-const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (all, name) => (name in values ? values[name] : all));
+const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (all, name) => (Object.hasOwn(values, name) ? values[name] : all));
 const _ = (message, values) => fill(typeof words[message] === "string" ? words[message] : message, values || {});
 const ngettext = (one, many, num, values) => {
   const forms = words[one];
@@ -100,7 +100,6 @@ const cycle = (s, v) => {
 
 const FORMATS = {
   "phase": (s, v) => cycle(s, v) || PHASES[s.phase] || s.phase,
-  "focus.line": (s, v) => cycle(s, v),
   "session.elapsed": (s, v) => clock(Math.floor(v.session)),
   "step.elapsed": (s, v) => clock(Math.floor(v.step)),
   "step.target": (s) => (s.step.target_s ? clock(Math.floor(s.step.target_s)) : ""),
@@ -109,7 +108,12 @@ const FORMATS = {
     const num = Math.floor(Math.abs(left) / 86400);
     return num ? ngettext("%(num)s day", "%(num)s days", num) : countdown(left);
   }),
-  "deadline.word": onDeadline((left) => (left > 0 ? _("left") : _("past"))),
+  // The word agrees with the figure before it ("1 giorno rimasto", "3 giorni rimasti"); under a
+  // day the figure is a time, which takes the plural.
+  "deadline.word": onDeadline((left) => {
+    const num = Math.floor(Math.abs(left) / 86400) || 2;
+    return left > 0 ? ngettext("left", "left", num) : ngettext("past", "past", num);
+  }),
   "deadline.days": onDeadline(days),
   "goal.left": ({ goal: g }) =>
     !g ? "" : !g.left ? _("all %(units)s done", { units: units(g, g.units) })
