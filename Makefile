@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint bench screenshots assets messages clean
+.PHONY: run test lint bench screenshots assets sounds messages clean
 
 # `make run` installs what the service needs; the test and lint tools come with `make test`.
 $(RUN_STAMP): pyproject.toml
@@ -44,6 +44,10 @@ clean:
 
 assets: $(STAMP)
 	$(BIN)/python scripts/compress_static.py
+
+# The sound cues the package ships, synthesised (nothing downloaded); the same bytes every run.
+sounds: $(STAMP)
+	$(BIN)/python scripts/make_sounds.py
 
 # After changing a user-facing text: extract every message into the template and merge it into
 # each language's catalog (new ones come untranslated; tests/test_i18n.py says which are missing).

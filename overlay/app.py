@@ -25,7 +25,7 @@ from .doors.hotkeys.door import hotkey_service
 from .doors.http import api
 from .doors.obs.door import ObsDoor
 from .i18n import N_, Said, language
-from .pages import errors, history, overlays
+from .pages import errors, history, overlays, sounds
 from .runtime.boundary import BOUNDARIES, BoundaryClock
 from .runtime.dispatcher import Dispatcher, utc_now
 from .runtime.hub import Hub
@@ -39,6 +39,8 @@ def routes() -> list[web.AbstractRouteDef]:
     return [
         web.get("/", overlays.index),
         *(web.get(f"/overlay/{kind}", overlays.overlay_page(kind)) for kind in overlays.OVERLAYS),
+        web.get("/overlay/sound", sounds.sound_page),
+        web.get("/sounds/{cue}", sounds.sound_file),
         web.get("/control", overlays.control),
         web.get("/history", history.history_page),
         web.get("/history/{number}", history.session_page),
@@ -190,7 +192,7 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
     start, dock, state = (label.ljust(max(map(len, labels)) + 1) for label in labels)
     lines = [lang("study-overlay serving on %(url)s (data: %(path)s)", url=base, path=config.storage_path),
              f"{start}{base}/", lang("OBS browser sources (read-only):")]
-    lines += [f"  {base}/overlay/{name}" for name in overlays.OVERLAYS]
+    lines += [f"  {base}/overlay/{name}" for name in (*overlays.OVERLAYS, "sound")]
     lines += [f"{dock}{base}/control{token}", f"{state}{base}/api/state"]
     try:
         web.run_app(

@@ -315,7 +315,7 @@ def test_the_dock_disables_what_cannot_be_done_now_and_marks_the_likely_next(
     disabled, main = shown()
     assert main == "start" and "start" not in disabled
     assert {"next", "prev", "pause", "finish", "reset", "fail"} <= disabled
-    page.get_by_role("button", name="Start").click()
+    page.get_by_role("button", name="Start S", exact=True).click()
     wait_field(page, "phase", "running")
     page.wait_for_function("!document.querySelector('[data-command=next]').disabled")
     disabled, main = shown()

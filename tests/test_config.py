@@ -168,7 +168,8 @@ def test_hotkey_bindings_replace_the_defaults(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("text", "minutes"), [
-    ("25m", 25), ("1h30m", 90), ("90s", 1.5), ("1h", 60), ("400ms", 0.4 / 60),
+    ("25m", 25), ("1h30m", 90), ("90s", 1.5), ("1h", 60), ("400ms", 0.4 / 60), ("1d", 24 * 60),
+    ("7d12h", 7.5 * 24 * 60),
 ])
 def test_durations(text: str, minutes: float) -> None:
     parsed = parse_duration(text)
@@ -176,7 +177,7 @@ def test_durations(text: str, minutes: float) -> None:
     assert parsed.total_seconds() == pytest.approx(minutes * 60)
 
 
-@pytest.mark.parametrize("text", ["", "m", "25", "1d", "5 minutes", "9" * 5000 + "s",
+@pytest.mark.parametrize("text", ["", "m", "25", "1w", "5 minutes", "1h1d", "9" * 5000 + "s",
                                   "99999999999999h"])
 def test_bad_durations(text: str) -> None:
     assert parse_duration(text) is None

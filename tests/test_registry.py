@@ -46,6 +46,8 @@ def test_every_command_comes_in_through_json(name: str) -> None:
         data["step"] = "lecture"
     elif spec.arg == commands.NOTE_ARG:
         data["note"] = "a note"
+    elif spec.arg == commands.CUE_ARG:
+        data["cue"] = "break"
     command = commands.parse(data, STEPS)
     assert command.name == name
     assert commands.parse(commands.to_dict(command, STEPS), STEPS) == command  # the log reads back
@@ -54,15 +56,15 @@ def test_every_command_comes_in_through_json(name: str) -> None:
 @pytest.mark.parametrize("name", commands.NAMES)
 def test_every_command_is_a_cli_subcommand(name: str) -> None:
     spec = commands.COMMANDS[name]
-    argv = [name, *(["2"] if spec.arg == commands.STEP_ARG else [])]
+    argv = [name, *({commands.STEP_ARG: ["2"], commands.CUE_ARG: ["break"]}.get(spec.arg or "", []))]
     assert _parser().parse_args(argv).cmd == name
 
 
 @pytest.mark.parametrize("name", commands.NAMES)
-def test_every_command_without_a_step_can_be_bound_to_a_key(name: str) -> None:
+def test_every_command_without_a_step_or_cue_can_be_bound_to_a_key(name: str) -> None:
     spec = commands.COMMANDS[name]
     text = ROUTINE + f'hotkeys:\n  bindings:\n    "ctrl+alt+f9": {name}\n'
-    if spec.arg == commands.STEP_ARG:
+    if spec.arg in (commands.STEP_ARG, commands.CUE_ARG):
         with pytest.raises(Exception, match="unknown command"):
             parse_config(text, base_dir=Path("."))
     else:
@@ -77,7 +79,9 @@ def test_reset_and_finish_need_a_second_press_of_a_hotkey() -> None:
 def test_a_malformed_command_is_a_bad_command() -> None:
     for data in ([], {"command": 3}, {"command": "jump"}, {"command": "next", "step": 2},
                  {"command": "goto"}, {"command": "goto", "step": True}, {"command": "fail", "note": 5},
-                 {"command": "fail", "note": "x" * 281}, {"command": "follow", "step": "nowhere"}):
+                 {"command": "fail", "note": "x" * 281}, {"command": "follow", "step": "nowhere"},
+                 {"command": "test-sound"}, {"command": "test-sound", "cue": "gong"},
+                 {"command": "test-sound", "cue": 1}, {"command": "mute", "cue": "break"}):
         with pytest.raises(commands.BadCommand):
             commands.parse(data, STEPS)
 

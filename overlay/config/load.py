@@ -25,6 +25,7 @@ from ..core.settings import (
     Step,
 )
 from ..i18n import LANGUAGES, pick
+from .sounds import read_sounds
 from .yamlpaths import Path as KeyPath
 from .yamlpaths import YamlSyntaxError, format_path, load_with_lines
 
@@ -92,7 +93,7 @@ class _Reader:
         return value
 
     def duration(
-        self, m: dict[str, Any], path: KeyPath, key: str, most: timedelta = LONGEST
+        self, m: dict[Any, Any], path: KeyPath, key: str | int, most: timedelta = LONGEST
     ) -> timedelta | None:
         value = m.get(key)
         if value is None:
@@ -138,7 +139,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
     r = _Reader(lines)
     top = r.mapping(
         raw, (), {"steps", "deadline", "goal", "timezone", "language", "server", "storage", "obs",
-                  "hotkeys", "focus"}
+                  "hotkeys", "focus", "sounds"}
     )
     if raw is None or "steps" not in top:
         raise r.fail(("steps",), "is required: list your routine's steps")
@@ -157,6 +158,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
         storage_path=_storage(r, top.get("storage"), base_dir),
         obs=_obs(r, top.get("obs")),
         hotkeys=_hotkeys(r, top.get("hotkeys")),
+        sounds=read_sounds(r, top.get("sounds"), base_dir),
         source=source,
     )
 
@@ -225,7 +227,7 @@ def _deadline(r: _Reader, raw: Any) -> Deadline | None:
     path: KeyPath = ("deadline",)
     if raw is None:
         return None
-    m = r.mapping(raw, path, {"at", "label"})
+    m = r.mapping(raw, path, {"at", "label", "remind"})
     at = m.get("at")
     if isinstance(at, str):
         try:
@@ -238,7 +240,17 @@ def _deadline(r: _Reader, raw: Any) -> Deadline | None:
     if at.tzinfo is None or at.utcoffset() is None:
         raise r.fail((*path, "at"), f"needs a time zone, like {_EXAMPLE_AT} or ...Z")
     label = r.string(m, path, "label", "Deadline").strip() or "Deadline"
-    return Deadline(at=at, label=label)
+    return Deadline(at=at, label=label, remind=_remind(r, m.get("remind"), (*path, "remind")))
+
+
+def _remind(r: _Reader, raw: Any, path: KeyPath) -> tuple[timedelta, ...]:
+    """remind: [7d, 1d, 1h]: a sound that long before the deadline (sounds.deadline)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise r.fail(path, f"expected a list of durations like [7d, 1d, 1h], got {_kind(raw)}")
+    found = [r.duration(dict(enumerate(raw)), path, i, LONGEST) for i in range(len(raw))]
+    return tuple(sorted({d for d in found if d is not None}, reverse=True))
 
 
 def _goal(r: _Reader, raw: Any) -> Goal | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from . import focus
+from . import focus, sound
 from . import session as core
 from .durations import format_duration, parse_duration
 from .settings import Step
@@ -22,6 +22,8 @@ DOORS = ("http", "ws", "dock", "cli", "hotkey", "obs")
 NOTE_ARG = "note"
 STEP_ARG = "step"
 DURATION_ARG = "duration"
+CUE_ARG = "cue"
+REQUIRED = (STEP_ARG, CUE_ARG)
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,13 @@ class Spec:
     name: str
     help: str
     make: Callable[..., core.Command]
-    arg: str | None = None  # "note" (optional text), "step" (required), "duration" (optional)
+    arg: str | None = None  # "note" (optional text), "duration" (optional); "step", "cue" (required)
     confirm: bool = False  # a hotkey runs it only on a second press
 
     @property
     def bindable(self) -> bool:
         """A key can carry it: it needs no argument."""
-        return self.arg != STEP_ARG
+        return self.arg not in REQUIRED
 
 
 def _spec(cls: type[core.Command], help_text: str, **kw: Any) -> Spec:
@@ -61,6 +63,10 @@ COMMANDS: Mapping[str, Spec] = {s.name: s for s in (
     _spec(focus.Skip, "end this focus or break now"),
     _spec(focus.Extend, "make this focus or break longer (default 5m)", arg=DURATION_ARG),
     _spec(focus.Shorten, "make this focus or break shorter (default 5m)", arg=DURATION_ARG),
+    _spec(sound.Mute, "silence every sound page"),
+    _spec(sound.Unmute, "let the sound pages play again"),
+    _spec(sound.ToggleMute, "mute or unmute"),
+    _spec(sound.TestSound, "play a cue on the sound pages now: " + ", ".join(sound.CUES), arg=CUE_ARG),
 )}
 NAMES = tuple(COMMANDS)
 BINDABLE = tuple(s.name for s in COMMANDS.values() if s.bindable)
@@ -108,6 +114,8 @@ def parse(data: Any, steps: Sequence[Step]) -> core.Command:
         return spec.make(note=_note(data.get(NOTE_ARG)))
     if spec.arg == STEP_ARG:
         return spec.make(step=_step(data.get(STEP_ARG), steps))
+    if spec.arg == CUE_ARG:
+        return spec.make(cue=_cue(data.get(CUE_ARG)))
     if spec.arg == DURATION_ARG and data.get(DURATION_ARG) is not None:
         return spec.make(duration=_duration(data[DURATION_ARG]))
     return spec.make()
@@ -144,6 +152,13 @@ def _duration(value: Any) -> timedelta:
     return parsed
 
 
+def _cue(name: Any) -> str:
+    if name not in sound.CUES:  # also what is not text
+        shown = name[:40] if isinstance(name, str) else name
+        raise BadCommand(f'"cue" {shown!r} is not a sound cue; expected one of: {", ".join(sound.CUES)}')
+    return str(name)
+
+
 def _step(ref: Any, steps: Sequence[Step]) -> int:
     if isinstance(ref, bool) or not isinstance(ref, str | int):
         raise BadCommand('"step" must be a step id or its 1-based number')
@@ -166,4 +181,6 @@ def to_dict(command: core.Command, steps: Sequence[Step]) -> dict[str, Any]:
         out[STEP_ARG] = getattr(command, STEP_ARG) + 1
     elif arg == DURATION_ARG:
         out[DURATION_ARG] = format_duration(getattr(command, DURATION_ARG))
+    elif arg == CUE_ARG:
+        out[CUE_ARG] = getattr(command, CUE_ARG)
     return out

@@ -1,4 +1,4 @@
-"""Durations as people write them: `1h30m`, `25m`, `90s`, `400ms`. Read by config.yaml and by the
+"""Durations as people write them: `7d`, `1h30m`, `25m`, `90s`, `400ms`. Read by config.yaml and by the
 commands that take one (extend, shorten)."""
 
 from __future__ import annotations
@@ -6,17 +6,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_DURATION = re.compile(r"^(?:(\d+)h)?\s*(?:(\d+)m(?!s))?\s*(?:(\d+)s)?\s*(?:(\d+)ms)?$")
+_DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m(?!s))?\s*(?:(\d+)s)?\s*(?:(\d+)ms)?$")
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """'1h30m', '25m', '90s', '400ms' -> timedelta; None when malformed."""
+    """'7d', '1h30m', '25m', '90s', '400ms' -> timedelta; None when malformed."""
     match = _DURATION.match(text.strip())
     if not match or not any(match.groups()):
         return None
     try:
-        h, m, s, ms = (int(g) if g else 0 for g in match.groups())
-        return timedelta(hours=h, minutes=m, seconds=s, milliseconds=ms)
+        d, h, m, s, ms = (int(g) if g else 0 for g in match.groups())
+        return timedelta(days=d, hours=h, minutes=m, seconds=s, milliseconds=ms)
     except (ValueError, OverflowError):  # more digits than int() reads, or past timedelta.max
         return None
 

@@ -61,6 +61,7 @@ class Cycle:
     break_from: timedelta = ZERO  # the step's break time when the current break began
     over: bool = False  # the break ended with auto off: the session waits, paused, for resume/next
     extra: timedelta = ZERO  # extend (+) and shorten (-) of the current focus or break
+    since: datetime | None = None  # when the last boundary of this step was crossed (its sound)
 
 
 def enter(plan: Focus | None, focus_time: timedelta) -> Cycle:
@@ -253,9 +254,11 @@ def position(s: Session, plan: Focus, now: datetime) -> Position:
 # --- crossing a boundary -----------------------------------------------------------------
 
 
-def start_focus(s: Session) -> Session:
-    """The next focus begins where the step's focus time stands (banked by the caller)."""
-    return replace(s, cycle=Cycle(done=s.cycle.done, focus_from=s.step_times[s.step]))
+def start_focus(s: Session, at: datetime | None = None) -> Session:
+    """The next focus begins where the step's focus time stands (banked by the caller). `at`: the
+    break ended then; without it (resume after a break over) it ended when it was over."""
+    return replace(s, cycle=Cycle(done=s.cycle.done, focus_from=s.step_times[s.step],
+                                  since=at or s.cycle.since))
 
 
 def cross(s: Session, plan: Focus, at: datetime, by_user: bool) -> tuple[Session, Crossed]:
@@ -264,11 +267,11 @@ def cross(s: Session, plan: Focus, at: datetime, by_user: bool) -> tuple[Session
     c = s.cycle
     if not c.on_break:
         after = Cycle(done=c.done + 1, focus_from=c.focus_from, on_break=True,
-                      break_from=breaks(s)[s.step])
+                      break_from=breaks(s)[s.step], since=at)
         return replace(s, cycle=after), (BreakStarted(s.step, after.done, _long(after, plan), at),)
     if by_user or plan.auto:
-        return start_focus(s), (BreakEnded(s.step, c.done, at, waiting=False),)
-    waiting = replace(c, over=True, extra=ZERO)
+        return start_focus(s, at), (BreakEnded(s.step, c.done, at, waiting=False),)
+    waiting = replace(c, over=True, extra=ZERO, since=at)
     return replace(s, cycle=waiting, running_since=None, paused_at=at), (
         BreakEnded(s.step, c.done, at, waiting=True),
     )

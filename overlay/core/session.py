@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from . import focus
+from . import focus, sound
 from .refusal import N_
 from .refusal import Refused as Refused
 
@@ -53,6 +53,8 @@ class State:
     previous: Session | None = None  # the session before this one, for the review step
     first_started: datetime | None = None  # start of the very first session: pacing counts from it
     units: tuple[datetime, ...] = ()  # when each unit of the goal was done
+    muted: bool = False  # every sound page is silent (core.sound)
+    tested: tuple[str, datetime] | None = None  # the last test-sound: its cue and when
 
 
 def phase(state: State) -> str:
@@ -204,7 +206,7 @@ class UndoUnit:
 Command = (
     Start | Next | Prev | Goto | Follow | Pause | Resume | TogglePause | Fail | UndoFail | Finish
     | Reset | Restore | CompleteUnit | UndoUnit | focus.Skip | focus.Extend | focus.Shorten
-    | focus.CatchUp
+    | focus.CatchUp | sound.SoundCommand
 )
 
 
@@ -278,7 +280,7 @@ class UnitRemoved:
 Event = (
     SessionStarted | StepCompleted | StepChanged | Paused | Resumed | FailureLogged
     | FailureRemoved | SessionFinished | SessionReset | SessionRestored | UnitCompleted
-    | UnitRemoved | focus.FocusEvent
+    | UnitRemoved | focus.FocusEvent | sound.SoundEvent
 )
 
 
@@ -380,6 +382,8 @@ def apply(
                 state, session=None, discarded=s, discarded_at=now,
                 failures_before=total_failures(state),
             ), (SessionReset(s.number),)
+        case sound.Mute() | sound.Unmute() | sound.ToggleMute() | sound.TestSound():
+            return sound.apply(state, command, now)
         case UndoFail():
             if s is None or not s.failures:
                 raise NoFailureToUndo()
@@ -494,7 +498,7 @@ def _end_break(s: Session, now: datetime) -> tuple[Session, tuple[Event, ...]]:
     if not c.on_break:
         return s, ()
     banked = _bank(s, now)
-    return focus.start_focus(banked), (focus.BreakEnded(s.step, c.done, now, waiting=False),)
+    return focus.start_focus(banked, now), (focus.BreakEnded(s.step, c.done, now, waiting=False),)
 
 
 def _move(s: Session, target: int, now: datetime, plans: focus.Plans) -> Session:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import session
 from .focus import Focus
+from .sound import Sounds
 
 DEFAULT_PORT = 8754
 
@@ -28,6 +29,7 @@ class Step:
 class Deadline:
     at: datetime
     label: str
+    remind: tuple[timedelta, ...] = ()  # a sound cue this long before it, longest first
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Config:
     storage_path: Path = Path("study-overlay.sqlite3")
     obs: ObsConfig = field(default_factory=ObsConfig)
     hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
+    sounds: Sounds = field(default_factory=Sounds)
     source: Path | None = None
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import commands, focus
+from . import commands, focus, sound
 from . import session as core
 from .pacing import pacing
 from .settings import Config
@@ -94,7 +94,21 @@ def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict
         "review": _review(state, config) if step_cfg.reviews_previous else None,
         "can_restore": state.discarded is not None and s is None,
         "refused": refused(state, now, len(config.steps), plans),
+        "sound": _sound(state, config, now),
     }
+
+
+def _sound(state: core.State, config: Config, now: datetime) -> dict[str, Any]:
+    """Mute, and the cue occurrences pages with sound play: each once, at `in_s` from now."""
+    deadline = config.deadline
+    found = sound.occurrences(state, now, [st.target for st in config.steps],
+                              deadline.at if deadline else None, deadline.remind if deadline else ())
+    cues = config.sounds.cues
+    return {"muted": state.muted, "cues": [
+        {"id": o.id, "cue": o.cue, "in_s": seconds(o.at - now), "url": f"/sounds/{o.cue}",
+         "volume": cues[o.cue].volume}
+        for o in found if cues[o.cue].enabled or o.id.startswith("test:")
+    ]}
 
 
 def refused(
@@ -103,9 +117,11 @@ def refused(
     """Each command with no argument the core would refuse now, with its reason: the dock
     disables those buttons and says why, with the same words the refusal would use."""
     out = {}
-    for name in commands.BINDABLE:
+    tries = [(name, commands.simple(name)) for name in commands.BINDABLE]
+    tries.append((sound.TestSound.name, sound.TestSound(sound.CUES[0])))  # any cue: refused alike
+    for name, command in tries:
         try:
-            core.apply(state, commands.simple(name), now, step_count, plans)
+            core.apply(state, command, now, step_count, plans)
         except core.Refused as refusal:
             out[name] = str(refusal)
     return out

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
+from ..core.sound import CUES
 from ..i18n import Language, language, pick, texts
 from ..runtime.live import LIVE, Live
 from ..runtime.security import presented_token, token_ok
@@ -50,6 +51,7 @@ class Options:
     scale: float = 1.0
     accent: str | None = None
     align: str = "left"
+    sound: bool = False  # ?sound=on: this page plays the cues too (one sound source is better)
 
     @property
     def style(self) -> str:
@@ -61,7 +63,7 @@ class Options:
 
 
 def options(query: Mapping[str, str]) -> Options:
-    """?theme=, ?scale=, ?accent=, ?align=; a bad value falls back to the default."""
+    """?theme=, ?scale=, ?accent=, ?align=, ?sound=on; a bad value falls back to the default."""
     theme = query.get("theme", "").lower()
     align = query.get("align", "").lower()
     return Options(
@@ -69,6 +71,7 @@ def options(query: Mapping[str, str]) -> Options:
         scale=_scale(query.get("scale", "")),
         accent=_accent(query.get("accent", "")),
         align=align if align in ALIGNS else "left",
+        sound=query.get("sound", "").lower() in ("on", "1", "true", "yes"),
     )
 
 
@@ -178,7 +181,7 @@ def overlay_page(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 # The files whose messages the dock's script may have to show: its own words, the refusals of
 # every command (core), the outside parts' status (OBS link, hotkeys) and the service's errors.
-DOCK_WORDS = ("overlay.js", "control.js", "refusal.py", "session.py", "focus.py", "texts.py",
+DOCK_WORDS = ("overlay.js", "control.js", "refusal.py", "session.py", "focus.py", "sound.py", "texts.py",
               "live.py", "app.py", "link.py", "listener.py")
 
 
@@ -190,7 +193,8 @@ async def control(request: web.Request) -> web.Response:
         needs_token = "wrong" if presented_token(request) else "missing"
     classes = ["so", "so-control", f"theme-{options(request.query).theme}"]
     return render(request, "control.html", snap=snap, needs_token=needs_token, classes=" ".join(classes),
-                  goal=config.goal, history_q=keep_query(request), words=DOCK_WORDS)
+                  goal=config.goal, history_q=keep_query(request), words=DOCK_WORDS,
+                  opts=options(request.query), cues=CUES)
 
 
 def good_token(request: web.Request) -> str:

@@ -90,6 +90,7 @@ def cycle_to_dict(c: focus.Cycle) -> dict[str, Any]:
     return {
         "done": c.done, "focus_from_us": _us(c.focus_from), "on_break": c.on_break,
         "break_from_us": _us(c.break_from), "over": c.over, "extra_us": _us(c.extra),
+        "since": _t(c.since),
     }
 
 
@@ -97,7 +98,7 @@ def cycle_from_dict(d: dict[str, Any]) -> focus.Cycle:
     return focus.Cycle(
         done=d["done"], focus_from=timedelta(microseconds=d["focus_from_us"]), on_break=d["on_break"],
         break_from=timedelta(microseconds=d["break_from_us"]), over=d["over"],
-        extra=timedelta(microseconds=d["extra_us"]),
+        extra=timedelta(microseconds=d["extra_us"]), since=_dt(d.get("since")),
     )
 
 
@@ -112,6 +113,8 @@ def state_to_dict(state: core.State) -> dict[str, Any]:
         "previous": state.previous.number if state.previous else None,
         "first_started": _t(state.first_started),
         "units": [_t(u) for u in state.units],
+        "muted": state.muted,
+        "tested": None if state.tested is None else {"cue": state.tested[0], "at": _t(state.tested[1])},
     }
 
 
@@ -144,7 +147,14 @@ def state_from_db(db: sqlite3.Connection, text: str) -> core.State:
         previous=session("previous"),
         first_started=_dt(d.get("first_started")),
         units=tuple(datetime.fromisoformat(u) for u in d.get("units", ())),
+        muted=d.get("muted", False),  # written before sounds: none muted, none tested
+        tested=_tested(d.get("tested")),
     )
+
+
+def _tested(d: dict[str, Any] | None) -> tuple[str, datetime] | None:
+    at = _dt(d["at"]) if d else None
+    return None if d is None or at is None else (d["cue"], at)
 
 
 def outcome(s: core.Session, reset: bool) -> str:

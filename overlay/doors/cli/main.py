@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ...config import ConfigError, load_config
-from ...core.commands import COMMANDS, DURATION_ARG, NOTE_ARG, STEP_ARG
+from ...core import sound
+from ...core.commands import COMMANDS, CUE_ARG, DURATION_ARG, NOTE_ARG, STEP_ARG
 from ...core.settings import Config
 from ...i18n import language
 
@@ -83,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument(STEP_ARG, help="step id or 1-based number")
         elif spec.arg == DURATION_ARG:
             c.add_argument(DURATION_ARG, nargs="?", help="how much: 5m (the default), 90s, 1h")
+        elif spec.arg == CUE_ARG:
+            c.add_argument(CUE_ARG, choices=sound.CUES, help="which sound")
     client("status", "show the session").add_argument("--json", action="store_true")
     obs = sub.add_parser("obs", help="OBS tools", parents=[common])
     obs_sub = obs.add_subparsers(dest="obs_cmd", required=True, metavar="OBS_COMMAND")
@@ -205,6 +208,8 @@ def _client(args: argparse.Namespace) -> int:
             body[STEP_ARG] = args.step
         elif arg == DURATION_ARG and args.duration is not None:
             body[DURATION_ARG] = args.duration
+        elif arg == CUE_ARG:
+            body[CUE_ARG] = args.cue
     try:
         status, data = client.call(target, body)
     except client.Unreachable as exc:

@@ -7,7 +7,7 @@ const result = document.getElementById("so-result");
 const steps = document.getElementById("so-steps");
 const log = document.getElementById("so-log");
 const confirmLine = document.getElementById("so-confirm");
-const KEYS = { n: "next", p: "prev", " ": "toggle-pause", u: "undo-fail", s: "start", k: "skip" };
+const KEYS = { n: "next", p: "prev", " ": "toggle-pause", u: "undo-fail", s: "start", k: "skip", m: "toggle-mute" };
 const pending = new Map(); // command id -> resolve
 let armed = null; // a Finish/Reset button waiting for its second click
 let seq = 0;
@@ -61,13 +61,19 @@ const LABELS = {
   start: _("Start"), prev: _("Prev"), next: _("Next"), pause: _("Pause"), resume: _("Resume"),
   "toggle-pause": _("pause / resume"), "undo-fail": _("Undo fail"), finish: _("Finish"), reset: _("Reset"),
   restore: _("Restore the reset session"), fail: _("Log failure"), skip: _("Skip"), extend: _("+5 min"),
-  shorten: _("−5 min"),
+  shorten: _("−5 min"), mute: _("Mute sounds"), unmute: _("Unmute sounds"), "toggle-mute": _("mute / unmute"),
+};
+// The cues' names, for the Test buttons and the result line.
+const CUE_NAMES = {
+  target: _("target reached"), break: _("break starts"), focus: _("break ends"), fail: _("failure logged"),
+  deadline: _("deadline reminder"),
 };
 const labelOf = (command) => {
   const unit = (SO.snapshot().goal || {}).unit || "";
   if (command.command === "goto") return _("go to step %(step)s", { step: command.step });
   if (command.command === "unit-done") return _("%(unit)s done", { unit: unit.charAt(0).toUpperCase() + unit.slice(1) });
   if (command.command === "unit-undo") return _("Undo %(unit)s", { unit });
+  if (command.command === "test-sound") return _("Test sound: %(cue)s", { cue: CUE_NAMES[command.cue] || command.cue });
   return LABELS[command.command] || command.command;
 };
 
@@ -108,8 +114,9 @@ const press = (button) => {
     return;
   }
   disarm();
-  const body = command === "goto" ? { command, step: button.dataset.step } : { command };
-  run(body);
+  if (command === "goto") run({ command, step: button.dataset.step });
+  else if (command === "test-sound") run({ command, cue: button.dataset.cue });
+  else run({ command });
 };
 
 const disarm = () => {

@@ -181,6 +181,7 @@ const paint = (now) => {
     "no-focus": !s.focus,
     "in-break": !!(s.focus && s.focus.phase !== "focus"),
     "in-cycle": !!cycle(s, view(s, now)),
+    "is-muted": !!(s.sound && s.sound.muted),
   };
   for (const name in flags) root.classList.toggle(name, flags[name]);
   for (const name of Array.from(root.classList)) {
