@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from overlay.app import build_app
 from overlay.config import Config, parse_config
-from overlay.core import commands
+from overlay.core import commands, sound
 from overlay.core.session import NOTE_MAX
 from overlay.runtime.live import LIVE, Live
 from overlay.storage.store import Storage
@@ -166,8 +166,13 @@ def command_bodies(draw: st.DrawFn) -> dict[Any, Any]:
         body["note"] = draw(notes)
     if spec is not None and spec.arg == commands.STEP_ARG and draw(st.integers(0, 5)):
         body["step"] = draw(step_refs)
-    body.update(draw(st.dictionaries(st.sampled_from(["note", "step", "Command", "door"]) | any_text,
-                                     json_values, max_size=1)))
+    if spec is not None and spec.arg == commands.CUE_ARG and draw(st.integers(0, 5)):
+        body["cue"] = draw(st.sampled_from([*sound.CUES, "BREAK", "gong", ""]) | json_values)
+    if spec is not None and spec.arg == commands.DURATION_ARG and draw(st.booleans()):
+        body["duration"] = draw(st.sampled_from(["5m", "90s", "1d", "25h", "9" * 30 + "h", "0s"])
+                                | json_values)
+    keys = st.sampled_from(["note", "step", "cue", "duration", "Command", "door"]) | any_text
+    body.update(draw(st.dictionaries(keys, json_values, max_size=1)))
     return body
 
 

@@ -16,7 +16,8 @@ from overlay.app import build_app
 from overlay.config import load_config
 from overlay.storage.store import Storage
 
-from .browser import AppServer, command, new_page, running_chromium, wait_live
+from .browser import AppServer, command, new_page, running_chromium, wait_live, write_config
+from .procs import ServerProcess, free_port
 
 # OBS starts its browser (CEF) with this flag, so a source plays without a click.
 OBS_AUTOPLAY = "--autoplay-policy=no-user-gesture-required"
@@ -150,3 +151,31 @@ def test_an_overlay_plays_only_with_sound_on_and_the_dock_never_by_itself(
         command(site, "test-sound", cue="deadline")
         assert [p["src"] for p in wait_plays(timer, 1)] == ["/sounds/deadline"]
         assert plays(dock) == [] and plays(quiet) == []
+
+
+@pytest.mark.chromium
+def test_a_kill_9_and_restart_of_the_service_does_not_play_a_cue_again(
+    obs_browser: Browser, tmp_path: Path
+) -> None:
+    """The page reconnects to a new process, which lists the same occurrence under the same
+    name (it is in the file): the page remembers it played it."""
+    port = free_port()
+    config = write_config(tmp_path, port, routine=CONFIG)
+    server = ServerProcess(config, port).start()
+    try:
+        with new_page(obs_browser, 300, 200) as page:
+            page.add_init_script(COUNT_PLAYS)
+            page.goto(f"{server.url}/overlay/sound")
+            wait_live(page)
+            command(server, "test-sound", cue="break")
+            wait_plays(page, 1)
+            server.kill9()
+            page.wait_for_function("() => document.documentElement.classList.contains('is-offline')")
+            server = ServerProcess(config, port).start()
+            wait_live(page)
+            names = [c["id"] for c in page.evaluate("() => window.StudyOverlay.snapshot()")["sound"]["cues"]]
+            assert len(names) == 1 and names[0].startswith("test:break:")  # listed again, same name
+            time.sleep(0.5)
+            assert len(plays(page)) == 1  # and not played again
+    finally:
+        server.stop()
