@@ -24,6 +24,8 @@ from .core.settings import Config, ServerConfig, is_loopback_host
 from .doors.hotkeys.door import hotkey_service
 from .doors.http import api
 from .doors.obs.door import ObsDoor
+from .doors.twitch import http as twitch_http
+from .doors.twitch.door import TwitchDoor
 from .i18n import N_, Said, language
 from .pages import errors, history, overlays, sounds
 from .runtime.boundary import BOUNDARIES, BoundaryClock
@@ -32,6 +34,7 @@ from .runtime.hub import Hub
 from .runtime.live import LIVE, Live
 from .runtime.security import host_guard
 from .storage.store import Storage, StorageError
+from .storage.tokens import LoginStore
 
 
 def routes() -> list[web.AbstractRouteDef]:
@@ -42,6 +45,8 @@ def routes() -> list[web.AbstractRouteDef]:
         web.get("/overlay/sound", sounds.sound_page),
         web.get("/sounds/{cue}", sounds.sound_file),
         web.get("/control", overlays.control),
+        web.post("/api/twitch/login", twitch_http.begin_login),
+        web.post("/api/twitch/reload", twitch_http.login_changed),
         web.get("/history", history.history_page),
         web.get("/history/{number}", history.session_page),
         web.get("/healthz", api.healthz),
@@ -71,7 +76,7 @@ def build_app(
     app.on_shutdown.append(lambda _app: hub.close_all())
     app.cleanup_ctx.extend([_close_storage(storage), _refresh(live), _boundaries(live)])
     if outside:
-        app.cleanup_ctx.extend([_hotkeys(live), _obs(live)])
+        app.cleanup_ctx.extend([_hotkeys(live), _obs(live), _twitch(live)])
     return app
 
 
@@ -87,6 +92,16 @@ def _hotkeys(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
         live.set_status("hotkeys", service.status.to_dict())
         yield
         await service.stop()
+
+    return ctx
+
+
+def _twitch(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        door = app[twitch_http.TWITCH] = TwitchDoor(live, LoginStore(live.config.storage_path))
+        await door.start()
+        yield
+        await door.stop()
 
     return ctx
 

@@ -26,6 +26,7 @@ from ..core.settings import (
 )
 from ..i18n import LANGUAGES, pick
 from .sounds import read_sounds
+from .twitch import read_twitch
 from .yamlpaths import Path as KeyPath
 from .yamlpaths import YamlSyntaxError, format_path, load_with_lines
 
@@ -139,7 +140,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
     r = _Reader(lines)
     top = r.mapping(
         raw, (), {"steps", "deadline", "goal", "timezone", "language", "server", "storage", "obs",
-                  "hotkeys", "focus", "sounds"}
+                  "hotkeys", "focus", "sounds", "twitch"}
     )
     if raw is None or "steps" not in top:
         raise r.fail(("steps",), "is required: list your routine's steps")
@@ -159,6 +160,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Co
         obs=_obs(r, top.get("obs")),
         hotkeys=_hotkeys(r, top.get("hotkeys")),
         sounds=read_sounds(r, top.get("sounds"), base_dir),
+        twitch=read_twitch(r, top.get("twitch")),
         source=source,
     )
 

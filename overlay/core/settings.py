@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from . import session
+from .chat import TwitchConfig
 from .focus import Focus
 from .sound import Sounds
 
@@ -97,6 +98,7 @@ class Config:
     obs: ObsConfig = field(default_factory=ObsConfig)
     hotkeys: HotkeysConfig = field(default_factory=HotkeysConfig)
     sounds: Sounds = field(default_factory=Sounds)
+    twitch: TwitchConfig = field(default_factory=TwitchConfig)
     source: Path | None = None
 
     @property

@@ -28,9 +28,11 @@ class Live:
         self.dispatcher = dispatcher
         self.hub = hub
         obs_off, not_started = Said(N_("obs.enabled is false in config.yaml")), Said(N_("not started"))
+        twitch_off = Said(N_("twitch.enabled is false in config.yaml"))
         self.status: dict[str, dict[str, Any]] = {
             "obs": {"state": "off", "reason": obs_off, "words": obs_off.words()},
             "hotkeys": {"state": "off", "reason": not_started, "words": not_started.words(), "confirm": None},
+            "twitch": {"state": "off", "reason": twitch_off, "words": twitch_off.words(), "login": None},
         }
         self.status_rev = 0
         self._closing: asyncio.Future[None] | None = None

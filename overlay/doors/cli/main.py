@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
                                parents=[common])
     setup.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     setup.add_argument("--scenes", type=Path, help="scenes folder (default: scenes/ beside the config)")
+    twitch = sub.add_parser("twitch", help="the Twitch chat login", parents=[common])
+    twitch_sub = twitch.add_subparsers(dest="twitch_cmd", required=True, metavar="TWITCH_COMMAND")
+    for name, text in (("login", "log in with a code shown here (works while serve runs)"),
+                       ("logout", "forget the login, here and on Twitch"), ("status", "who is logged in")):
+        t = twitch_sub.add_parser(name, help=text, parents=[common])
+        t.add_argument("--url", default=argparse.SUPPRESS, help="server address (default: from the config)")
+        t.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
     export = sub.add_parser("export", help="print a session as md, csv or json", parents=[common])
     which = export.add_mutually_exclusive_group()
     which.add_argument("--session", type=int, metavar="N", help="session number")
@@ -126,6 +133,8 @@ def _run(args: argparse.Namespace) -> int:
         return _export(args)
     if args.cmd == "obs":
         return _obs_setup(args)
+    if args.cmd == "twitch":
+        return _twitch(args)
     if args.cmd == "serve":
         from ...app import serve  # the server stack loads only here, not for a quick `next`
 
@@ -149,6 +158,14 @@ def _obs_setup(args: argparse.Namespace) -> int:
     return run_setup(host=obs.host, port=obs.port, password=obs.password,
                      base_url=config.server.base_url, scenes_dir=scenes, dry_run=args.dry_run,
                      out=sys.stdout)
+
+
+def _twitch(args: argparse.Namespace) -> int:
+    from . import client, twitch  # aiohttp loads only for this command
+
+    config = load_config(args.config)
+    target = client.target_from(args.config, getattr(args, "url", None))
+    return twitch.run(args.twitch_cmd, config, args.db, target, language(config.language))
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -196,6 +196,29 @@ const controls = (s) => {
   }
 };
 
+// Connect Twitch: the service asks Twitch for a code; the streamer enters it at the address shown.
+// The login itself never reaches this page (the service keeps it); the state line says when it worked.
+const twitchButton = document.getElementById("so-twitch-login");
+const twitchCode = document.getElementById("so-twitch-code");
+twitchButton.addEventListener("click", async () => {
+  const token = new URLSearchParams(location.search).get("token");
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = "Bearer " + token;
+  twitchButton.disabled = true;
+  try {
+    const answer = await fetch("/api/twitch/login", { method: "POST", headers, body: "{}" });
+    const body = await answer.json();
+    twitchCode.textContent = answer.ok
+      ? _("Open %(url)s and enter the code %(code)s", { url: body.verification_uri.split("?")[0], code: body.user_code })
+      : _("Connect Twitch refused: %(reason)s", { reason: _(body.error || String(answer.status)) });
+    twitchCode.dataset.url = answer.ok ? body.verification_uri : "";
+  } catch {
+    twitchCode.textContent = _("not connected to the server; the command was not sent");
+  } finally {
+    twitchButton.disabled = false;
+  }
+});
+
 let shownSteps = null;
 const render = (s) => {
   controls(s);
@@ -218,6 +241,11 @@ const render = (s) => {
   confirmLine.textContent = c ? _("press the hotkey again to confirm: %(command)s", { command: LABELS[c] || c }) : "";
   document.getElementById("so-obs").dataset.state = (s.obs && s.obs.state) || "off";
   document.getElementById("so-hotkeys").dataset.state = (s.hotkeys && s.hotkeys.state) || "off";
+  const twitch = (s.twitch && s.twitch.state) || "off";
+  document.getElementById("so-twitch").dataset.state = twitch;
+  twitchButton.hidden = !(twitch === "logged_out" || (twitch === "error" && !s.twitch.login));
+  twitchButton.textContent = twitch === "error" ? _("Reconnect Twitch") : _("Connect Twitch");
+  if (twitch === "connected") twitchCode.textContent = "";
 };
 
 SO.onSnapshot(render);

@@ -70,7 +70,10 @@ const soFar = (g) =>
     : g.so_far_every_days === null ? _("no %(units)s done yet", { units: g.unit_plural })
       : _("so far 1 %(unit)s every %(days)s days", { unit: g.unit, days: numbers.format(g.so_far_every_days) });
 const PHASES = { idle: _("not started"), running: _("running"), paused: _("paused"), finished: _("finished") };
-const STATES = { off: _("off"), connecting: _("connecting"), connected: _("connected"), error: _("error"), active: _("active") };
+const STATES = {
+  off: _("off"), connecting: _("connecting"), connected: _("connected"), error: _("error"), active: _("active"),
+  logged_out: _("logged out"),
+};
 const status = (st) => (st && st.words ? _(st.words[0], st.words[1]) : (st && st.reason) || "");
 
 // The step overlay has room (overlay.css) for REVIEW_LINES notes or steps up next; the last says "+N more".
@@ -126,6 +129,9 @@ const FORMATS = {
   "obs.reason": (s) => status(s.obs),
   "hotkeys.state": (s) => STATES[s.hotkeys.state] || s.hotkeys.state,
   "hotkeys.reason": (s) => status(s.hotkeys),
+  "twitch.state": (s) => (s.twitch ? STATES[s.twitch.state] || s.twitch.state : ""),
+  "twitch.reason": (s) => status(s.twitch),
+  "twitch.login": (s) => (s.twitch && s.twitch.login ? _("as %(login)s", { login: s.twitch.login }) : ""),
   "review.head": ({ review: r }) =>
     r ? _("session %(number)s", { number: r.session }) + " \u00b7 " + ngettext("%(num)s failure", "%(num)s failures", r.count) : "",
   "review.notes": ({ review: r }) => reviewNotes(r).join("\n"),
