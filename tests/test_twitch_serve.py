@@ -243,3 +243,51 @@ def _no_secret_anywhere(fake: FakeTwitch, text: str) -> None:
     assert secrets
     leaked = [s for s in secrets if s in text]
     assert not leaked, "a token was logged or stored outside the login row"
+
+
+@pytest.mark.chromium
+def test_connect_twitch_from_the_dock(tmp_path: Path, twitch: FakeTwitch) -> None:
+    from .browser import new_page, running_chromium, wait_field, wait_live
+
+    config, port = configured(tmp_path, twitch)
+    server = ServerProcess(config, port).start()
+    try:
+        for browser in running_chromium():
+            with new_page(browser, 900, 1200) as page:
+                page.goto(f"{server.url}/control")
+                wait_live(page)
+                wait_field(page, "twitch.state", "logged out")
+                button = page.locator("#so-twitch-login")
+                assert button.is_visible() and button.inner_text() == "Connect Twitch"
+                button.click()
+                page.wait_for_function("() => document.getElementById('so-twitch-code').textContent !== ''")
+                line = page.locator("#so-twitch-code").inner_text()
+                code = re.search(r"enter the code ([A-Z]{8})$", line)
+                assert code and line.startswith("Open https://www.twitch.tv/activate "), line
+                twitch.approve(code.group(1))
+                wait_field(page, "twitch.state", "connected", timeout=20_000)
+                wait_field(page, "twitch.login", "as studystreamer")
+                assert not button.is_visible() and page.locator("#so-twitch-code").inner_text() == ""
+                assert page.evaluate("() => JSON.stringify(window.StudyOverlay.snapshot())").count(
+                    "access_token") == 0
+    finally:
+        output = server.stop()
+    _no_secret_anywhere(twitch, output)
+
+
+def test_the_service_carries_on_with_twitch_unreachable(tmp_path: Path) -> None:
+    port, nowhere = free_port(), free_port()  # nothing listens there
+    config = write_config(tmp_path, port, (
+        "twitch:\n  enabled: true\n  client_id: fakeclientid0000000000000000aa\n"
+        f"  urls: {{auth: 'http://127.0.0.1:{nowhere}/oauth2', api: 'http://127.0.0.1:{nowhere}/helix', "
+        f"eventsub: 'ws://127.0.0.1:{nowhere}/ws'}}\n"))
+    server = ServerProcess(config, port).start()
+    try:
+        assert server.state()["twitch"]["state"] == "logged_out"
+        assert post(server.url, {"command": "start"})[0] == 200
+        proc = subprocess.run([sys.executable, "-m", "overlay", "--config", str(config), "twitch", "login"],
+                              capture_output=True, text=True, timeout=30, cwd=tmp_path)
+        assert proc.returncode == 2 and "Twitch cannot be reached" in proc.stderr
+        assert post(server.url, {"command": "fail", "note": "still here"})[0] == 200
+    finally:
+        server.stop()

@@ -50,7 +50,10 @@ class _Reader:
         self.lines = lines
 
     def fail(self, path: KeyPath, expected: str) -> ConfigError:
-        line = self.lines.get(path)
+        line, above = self.lines.get(path), path
+        while line is None and above:  # a missing key: the line of the mapping it belongs in
+            above = above[:-1]
+            line = self.lines.get(above)
         where = f" (line {line})" if line else ""
         return ConfigError(f"{format_path(path)}{where}: {expected}")
 
