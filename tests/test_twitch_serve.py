@@ -291,3 +291,23 @@ def test_the_service_carries_on_with_twitch_unreachable(tmp_path: Path) -> None:
         assert post(server.url, {"command": "fail", "note": "still here"})[0] == 200
     finally:
         server.stop()
+
+
+def test_logout_forgets_the_login_here_and_at_twitch(tmp_path: Path, twitch: FakeTwitch) -> None:
+    config, port = configured(tmp_path, twitch)
+    assert cli_login(config, twitch).returncode == 0
+    server = ServerProcess(config, port).start()
+    try:
+        connected(server)
+        token = _stored(tmp_path)["access_token"]
+        out = subprocess.run([sys.executable, "-m", "overlay", "--config", str(config), "twitch", "logout"],
+                             capture_output=True, text=True, timeout=30, cwd=tmp_path)
+        assert out.returncode == 0 and "Logged out of Twitch (studystreamer)" in out.stdout
+        assert wait_for(lambda: server.state()["twitch"]["state"] == "logged_out", "logged out")
+        assert token not in twitch.access  # revoked at Twitch too
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "study-overlay.sqlite3") as db:
+            assert db.execute("SELECT count(*) FROM twitch_login").fetchone()[0] == 0
+    finally:
+        server.stop()

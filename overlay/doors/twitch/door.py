@@ -48,6 +48,7 @@ class TwitchDoor:
         self.replies = Replies(self._send, self.config.reply_every.total_seconds(),
                                self.config.cooldown.total_seconds())
         self.device: auth.DeviceCode | None = None  # a login started from the dock, waiting
+        self._device_wait: asyncio.Task[Any] | None = None
 
     # --- life -------------------------------------------------------------------------------
 
@@ -238,8 +239,10 @@ class TwitchDoor:
         if self._http is None:
             raise TwitchError(Said(N_("twitch.enabled is false in config.yaml")))
         code = await auth.start(self._http, self.config.urls, self.config.client_id, chat.SCOPES)
+        if self._device_wait is not None:  # a second click: only the newest code is waited for
+            self._device_wait.cancel()
         self.device = code
-        self._spawn(self._finish_login(code))
+        self._device_wait = self._spawn(self._finish_login(code))
         return code
 
     async def _finish_login(self, code: auth.DeviceCode) -> None:

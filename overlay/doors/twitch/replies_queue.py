@@ -10,10 +10,12 @@ made when the reply is sent, so it says what the overlays say at that moment.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+log = logging.getLogger("study_overlay")
 Send = Callable[[str, str | None], Awaitable[None]]  # text, the message it replies to
 
 
@@ -60,4 +62,7 @@ class Replies:
             item = self._pending.pop(0)
             self._last_send = self.clock()
             self._answered[item.key] = self._last_send
-            await self.send(item.make(), item.reply_to)
+            try:
+                await self.send(item.make(), item.reply_to)
+            except Exception:  # one bad reply must not silence the rest
+                log.exception("twitch: a reply could not be made")
