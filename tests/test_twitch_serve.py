@@ -5,6 +5,7 @@ nothing lost or repeated across a reconnect, no new login after kill -9, and the
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -56,6 +57,19 @@ def connected(server: ServerProcess) -> dict[str, object]:
 def replies(fake: FakeTwitch, n: int, timeout: float = 20) -> list[str]:
     wait_for(lambda: len(fake.sent) >= n, f"{n} replies", timeout=timeout)
     return [m["message"] for m in fake.sent]
+
+
+@contextlib.contextmanager
+def linked(tmp_path: Path, fake: FakeTwitch) -> Iterator[tuple[ServerProcess, Path]]:
+    """A `serve` logged in with the CLI and connected to the fake's chat."""
+    config, port = configured(tmp_path, fake)
+    assert cli_login(config, fake).returncode == 0
+    server = ServerProcess(config, port).start()
+    try:
+        connected(server)
+        yield server, config
+    finally:
+        server.stop()
 
 
 def test_login_chat_and_a_restart_that_needs_no_new_login(tmp_path: Path, twitch: FakeTwitch) -> None:
@@ -122,11 +136,7 @@ def test_an_expired_token_is_refreshed_once_and_the_new_pair_kept(tmp_path: Path
 
 
 def test_a_reconnect_drill_loses_and_repeats_nothing(tmp_path: Path, twitch: FakeTwitch) -> None:
-    config, port = configured(tmp_path, twitch)
-    assert cli_login(config, twitch).returncode == 0
-    server = ServerProcess(config, port).start()
-    try:
-        connected(server)
+    with linked(tmp_path, twitch) as (server, config):
         post(server.url, {"command": "start"})
         mod = {"login": "mod1", "badges": ("moderator",)}
         twitch.chat("!fail one", **mod)  # type: ignore[arg-type]
@@ -148,16 +158,10 @@ def test_a_reconnect_drill_loses_and_repeats_nothing(tmp_path: Path, twitch: Fak
         twitch.chat("!fail five", **mod)  # type: ignore[arg-type]
         wait_for(lambda: server.state()["failures"]["session"] == 5, "the fifth after the drop")
         assert 4001 not in twitch.closes  # the client never sent Twitch anything on the socket
-    finally:
-        server.stop()
 
 
 def test_fifty_viewers_asking_at_once_stay_within_the_rate_limit(tmp_path: Path, twitch: FakeTwitch) -> None:
-    config, port = configured(tmp_path, twitch)
-    assert cli_login(config, twitch).returncode == 0
-    server = ServerProcess(config, port).start()
-    try:
-        connected(server)
+    with linked(tmp_path, twitch) as (server, config):
         post(server.url, {"command": "start"})
         asks = ["!fails", "!step", "!deadline", "!routine"]
         threads = [threading.Thread(target=twitch.chat, args=(asks[i % 4],), kwargs={"login": f"v{i}"})
@@ -173,26 +177,18 @@ def test_fifty_viewers_asking_at_once_stay_within_the_rate_limit(tmp_path: Path,
             ["Failures", "Step", "Course", "The"])
         gaps = [b["at"] - a["at"] for a, b in zip(twitch.sent, twitch.sent[1:], strict=False)]
         assert min(gaps) >= 1.9, gaps  # one reply every 2 s at most
-    finally:
-        server.stop()
 
 
 def test_a_revoked_login_says_reconnect_and_a_new_login_brings_it_back(
     tmp_path: Path, twitch: FakeTwitch
 ) -> None:
-    config, port = configured(tmp_path, twitch)
-    assert cli_login(config, twitch).returncode == 0
-    server = ServerProcess(config, port).start()
-    try:
-        connected(server)
+    with linked(tmp_path, twitch) as (server, config):
         twitch.revoke()
         status = wait_for(lambda: (t := server.state()["twitch"])["state"] == "error" and t, "revoked")
         assert "reconnect Twitch" in str(status["reason"])
         assert post(server.url, {"command": "start"})[0] == 200  # the rest of the service carries on
         assert cli_login(config, twitch).returncode == 0
         connected(server)
-    finally:
-        server.stop()
 
 
 def test_a_denied_login_exits_1_and_changes_nothing(tmp_path: Path, twitch: FakeTwitch) -> None:
@@ -294,11 +290,7 @@ def test_the_service_carries_on_with_twitch_unreachable(tmp_path: Path) -> None:
 
 
 def test_logout_forgets_the_login_here_and_at_twitch(tmp_path: Path, twitch: FakeTwitch) -> None:
-    config, port = configured(tmp_path, twitch)
-    assert cli_login(config, twitch).returncode == 0
-    server = ServerProcess(config, port).start()
-    try:
-        connected(server)
+    with linked(tmp_path, twitch) as (server, config):
         token = _stored(tmp_path)["access_token"]
         out = subprocess.run([sys.executable, "-m", "overlay", "--config", str(config), "twitch", "logout"],
                              capture_output=True, text=True, timeout=30, cwd=tmp_path)
@@ -309,5 +301,3 @@ def test_logout_forgets_the_login_here_and_at_twitch(tmp_path: Path, twitch: Fak
 
         with sqlite3.connect(tmp_path / "study-overlay.sqlite3") as db:
             assert db.execute("SELECT count(*) FROM twitch_login").fetchone()[0] == 0
-    finally:
-        server.stop()
