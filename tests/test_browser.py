@@ -494,3 +494,27 @@ def test_custom_css_injected_like_obs_does_applies(server: ServerProcess, page: 
     page.add_style_tag(content=".so-cheer { display: none } html { --so-accent: #00ff00 }")
     assert not page.locator(".so-cheer").is_visible()
     assert page.locator(".so-count").evaluate("e => getComputedStyle(e).color") == "rgb(0, 255, 0)"
+
+
+def test_ctrl_z_undoes_the_last_command_and_the_dock_says_what(server: ServerProcess, page: Page) -> None:
+    dock(page, server)
+    page.keyboard.press("s")
+    wait_field(page, "phase", "running")
+    page.keyboard.press("n")
+    wait_field(page, "step.number", "2")
+    expect_text(page, "#so-undo", "Undo: Next (just now)")
+    page.keyboard.press("Control+z")
+    wait_field(page, "step.number", "1")
+    expect_text(page, "#so-undo", "Undo: Start (just now)")
+    page.keyboard.press("Control+Shift+z")
+    wait_field(page, "step.number", "2")
+    page.locator("#so-note").click()
+    page.keyboard.type("abc")
+    page.keyboard.press("Control+z")  # in the note field it is the field's own undo
+    page.keyboard.press("Escape")
+    page.keyboard.press("p")  # a command after it: had Ctrl+Z gone out, this would be refused
+    wait_field(page, "step.number", "1")
+    expect_text(page, "#so-undo", "Undo: Prev (just now)")
+    assert page.locator("button[data-command=redo]").is_disabled()  # nothing undone since the last
+    page.get_by_role("button", name="Undo Ctrl+Z", exact=True).click()
+    wait_field(page, "step.number", "2")

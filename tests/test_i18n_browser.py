@@ -38,7 +38,7 @@ OWN_WORDS = [  # the streamer's, from config.yaml and the notes they type
 ]
 LETTER = re.compile(r"[^\W\d_]")
 TECHNICAL = re.compile(  # names that are the same in every language: keys, the product, paths
-    r"(?<![\w/])(study-overlay|OBS|JSON|S|P|N|F|U|K|Enter|Esc|Shift)(?!\w)|/[\w./?=&|-]*")
+    r"(?<![\w/])(study-overlay|OBS|JSON|S|P|N|F|U|K|M|Z|Enter|Esc|Shift|Ctrl)(?!\w)|/[\w./?=&|-]*")
 
 
 def date_words() -> list[str]:

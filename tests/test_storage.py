@@ -20,7 +20,7 @@ from overlay.core import focus, views
 from overlay.core import session as core
 from overlay.runtime.dispatcher import Dispatcher, NotSaved
 from overlay.storage import history
-from overlay.storage.schema import APPLICATION_ID
+from overlay.storage.schema import APPLICATION_ID, VERSION
 from overlay.storage.store import Storage, StorageError
 
 from .conftest import ROUTINE, FakeClock
@@ -225,7 +225,7 @@ def test_a_release_0_1_0_database_is_migrated_with_nothing_lost(tmp_path: Path) 
     assert [history.read_session(path, config, n, now) for n in (1, 2, 3)] == expected["sessions"]
     # Each failure is stored once now, and a copy of the schema-1 file is kept beside it.
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == VERSION
     assert all("failures" not in json.loads(d) for (d,) in db.execute("SELECT data FROM sessions"))
     assert json.loads(db.execute("SELECT data FROM state").fetchone()[0])["session"] == 3
     assert db.execute("SELECT count(*) FROM failures").fetchone()[0] == 5

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 QUESTIONS = ("fails", "step", "deadline", "routine", "focus")
-ACTIONS = ("fail", "undofail")  # they change the state: broadcaster and moderators only
+ACTIONS = ("fail", "undofail", "undo")  # they change the state: broadcaster and moderators only
 WORDS = (*QUESTIONS, *ACTIONS)
 SCOPES = ("user:read:chat", "user:write:chat")
 MESSAGE_MAX = 500  # Twitch's limit for one chat message

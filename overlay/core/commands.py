@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from . import focus, sound
+from . import focus, sound, undo
 from . import session as core
 from .durations import format_duration, parse_duration
 from .settings import Step
@@ -63,6 +63,8 @@ COMMANDS: Mapping[str, Spec] = {s.name: s for s in (
     _spec(focus.Skip, "end this focus or break now"),
     _spec(focus.Extend, "make this focus or break longer (default 5m)", arg=DURATION_ARG),
     _spec(focus.Shorten, "make this focus or break shorter (default 5m)", arg=DURATION_ARG),
+    _spec(undo.Undo, "take back the last command, whatever it was"),
+    _spec(undo.Redo, "put back the command the last undo took back"),
     _spec(sound.Mute, "silence every sound page"),
     _spec(sound.Unmute, "let the sound pages play again"),
     _spec(sound.ToggleMute, "mute or unmute"),

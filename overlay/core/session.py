@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from . import focus, sound
+from . import focus, sound, undo
 from .refusal import N_
 from .refusal import Refused as Refused
 
@@ -206,7 +206,7 @@ class UndoUnit:
 Command = (
     Start | Next | Prev | Goto | Follow | Pause | Resume | TogglePause | Fail | UndoFail | Finish
     | Reset | Restore | CompleteUnit | UndoUnit | focus.Skip | focus.Extend | focus.Shorten
-    | focus.CatchUp | sound.SoundCommand
+    | focus.CatchUp | sound.SoundCommand | undo.Undo | undo.Redo
 )
 
 
@@ -280,7 +280,7 @@ class UnitRemoved:
 Event = (
     SessionStarted | StepCompleted | StepChanged | Paused | Resumed | FailureLogged
     | FailureRemoved | SessionFinished | SessionReset | SessionRestored | UnitCompleted
-    | UnitRemoved | focus.FocusEvent | sound.SoundEvent
+    | UnitRemoved | focus.FocusEvent | sound.SoundEvent | undo.UndoEvent
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import commands, focus, sound
+from . import commands, focus, sound, undo
 from . import session as core
 from .pacing import pacing
 from .settings import Config
@@ -23,7 +23,9 @@ def seconds(d: timedelta | None) -> float | None:
     return None if d is None else round(d.total_seconds(), 3)
 
 
-def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict[str, Any]:
+def snapshot(
+    state: core.State, config: Config, now: datetime, rev: int, history: undo.History | None = None
+) -> dict[str, Any]:
     """The full state a client needs, with elapsed figures as of `now` (server_time)."""
     plans = config.focus_plans
     state = core.caught_up(state, now, plans)  # a boundary the service is about to commit shows
@@ -93,9 +95,18 @@ def snapshot(state: core.State, config: Config, now: datetime, rev: int) -> dict
         "goal": pacing(config.goal, config.deadline, len(state.units), state.first_started, now),
         "review": _review(state, config) if step_cfg.reviews_previous else None,
         "can_restore": state.discarded is not None and s is None,
-        "refused": refused(state, now, len(config.steps), plans),
+        "refused": refused(state, now, len(config.steps), plans, history or undo.History()),
         "sound": _sound(state, config, now),
+        "undo": _step_of(history.done) if history else None,
+        "redo": _step_of(history.undone) if history else None,
     }
+
+
+def _step_of(entries: tuple[undo.Entry, ...]) -> dict[str, Any] | None:
+    """What undo (or redo) would act on: "Undo: next (2 min ago)"."""
+    if not entries:
+        return None
+    return {"command": entries[-1].command, "at": iso(entries[-1].at)}
 
 
 def _sound(state: core.State, config: Config, now: datetime) -> dict[str, Any]:
@@ -112,16 +123,23 @@ def _sound(state: core.State, config: Config, now: datetime) -> dict[str, Any]:
 
 
 def refused(
-    state: core.State, now: datetime, step_count: int, plans: focus.Plans = ()
+    state: core.State, now: datetime, step_count: int, plans: focus.Plans = (),
+    history: undo.History | None = None,
 ) -> dict[str, str]:
     """Each command with no argument the core would refuse now, with its reason: the dock
     disables those buttons and says why, with the same words the refusal would use."""
     out = {}
+    history = history or undo.History()
     tries = [(name, commands.simple(name)) for name in commands.BINDABLE]
     tries.append((sound.TestSound.name, sound.TestSound(sound.CUES[0])))  # any cue: refused alike
     for name, command in tries:
         try:
-            core.apply(state, command, now, step_count, plans)
+            if isinstance(command, undo.Undo):
+                history.undo()
+            elif isinstance(command, undo.Redo):
+                history.redo()
+            else:
+                core.apply(state, command, now, step_count, plans)
         except core.Refused as refusal:
             out[name] = str(refusal)
     return out

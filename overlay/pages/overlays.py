@@ -181,8 +181,9 @@ def overlay_page(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 # The files whose messages the dock's script may have to show: its own words, the refusals of
 # every command (core), the outside parts' status (OBS link, hotkeys) and the service's errors.
-DOCK_WORDS = ("overlay.js", "control.js", "refusal.py", "session.py", "focus.py", "sound.py", "texts.py",
-              "live.py", "app.py", "link.py", "listener.py")
+DOCK_WORDS = ("overlay.js", "control.js", "refusal.py", "session.py", "focus.py", "sound.py", "undo.py",
+              "texts.py", "live.py", "app.py", "link.py", "listener.py", "door.py", "auth.py", "eventsub.py",
+              "helix.py")
 
 
 async def control(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..core import focus, undo
 from ..core import session as core
 from ..core.settings import Config
 from ..storage.store import FileChanged, Storage, StorageError
@@ -69,6 +70,7 @@ class Dispatcher:
         self.storage = storage
         self.clock = clock
         self.state, self.rev = storage.load()
+        self.history = storage.load_history()  # what undo and redo can take back or put back
         self.stages = Stages()
         self.on_reload: Callable[[], None] | None = None  # after the state was read back from the file
         self._lock = asyncio.Lock()
@@ -78,15 +80,14 @@ class Dispatcher:
         the committed change."""
         async with self._lock:
             now = self.clock()
+            rev = self.rev + 1
             try:
-                state, events = core.apply(self.state, command, now, len(self.config.steps),
-                                           self.config.focus_plans)
+                state, events, history = self._run(command, now, rev)
             except core.Refused as refusal:
                 log.info("%s via %s refused: %s", command.name, door, refusal.name)
                 raise
-            rev = self.rev + 1
             try:
-                await self.storage.commit(rev, now, command, door, state, events)
+                await self.storage.commit(rev, now, command, door, state, events, history)
             except FileChanged as exc:
                 raise await self._take_up(command, exc) from None
             except (sqlite3.Error, OSError, StorageError) as exc:
@@ -95,7 +96,7 @@ class Dispatcher:
             except Exception as exc:  # a bug must not wedge the service: refuse, change nothing
                 log.exception("could not save %s", command.name)
                 raise NotSaved(f"could not save the change ({exc!r}); nothing changed") from None
-            self.state, self.rev = state, rev
+            self.state, self.rev, self.history = state, rev, history
             change = Change(rev, now, door, command, state, events)
             log.info("rev %d %s via %s -> %s", rev, command.name, door, core.phase(state))
             # Inside the lock, so every stage sees changes in rev order.
@@ -106,11 +107,27 @@ class Dispatcher:
                     log.exception("stage %s failed on rev %d", name, rev)
             return change
 
+    def _run(
+        self, command: core.Command, now: datetime, rev: int
+    ) -> tuple[core.State, tuple[core.Event, ...], undo.History]:
+        """The pure part: the core for a command, the history for undo and redo."""
+        if isinstance(command, undo.Undo):
+            state, history, moved = self.history.undo()
+            return state, (moved,), history
+        if isinstance(command, undo.Redo):
+            state, history, again = self.history.redo()
+            return state, (again,), history
+        state, events = core.apply(self.state, command, now, len(self.config.steps), self.config.focus_plans)
+        if isinstance(command, focus.CatchUp):  # the service's own: not a step of the history
+            return state, events, self.history
+        return state, events, self.history.record(undo.Entry(command.name, rev, now, self.state, state))
+
     async def _take_up(self, command: core.Command, exc: FileChanged) -> NotSaved:
         """The file is the truth: read it back rather than refuse every command from now on."""
         shown = self.rev
         try:
             self.state, self.rev = await self.storage.reload()
+            self.history = self.storage.load_history()
         except StorageError as again:
             log.error("could not save %s: %s; %s", command.name, exc, again)
             return NotSaved(f"could not save the change ({exc}; {again}); nothing changed")

@@ -55,7 +55,7 @@ class Live:
 
     def snapshot(self, now: datetime) -> dict[str, Any]:
         d = self.dispatcher
-        snap = views.snapshot(d.state, self.config, now, d.rev)
+        snap = views.snapshot(d.state, self.config, now, d.rev, d.history)
         snap["status_rev"] = self.status_rev
         snap.update(self.status)
         return snap

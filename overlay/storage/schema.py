@@ -2,8 +2,9 @@
 
 Schema 1 (release 0.1.0) kept every failure three times: in the state, in its session's JSON
 and in the failures table. Schema 2 keeps a failure once (the table) and a session once (its
-row); the state names sessions by number. A migration runs in one transaction, after a copy
-of the file is kept beside it.
+row); the state names sessions by number. Schema 3 adds undo: the commands that can be undone
+or redone (`undo`, each with the state before and after it) and an `undone` mark in the log.
+A migration runs in one transaction, after a copy of the file is kept beside it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 APPLICATION_ID = 0x53544F56  # "STOV": marks the file as ours
-VERSION = 2
+VERSION = 3
 
 TABLES = """
 CREATE TABLE state (
@@ -26,7 +27,8 @@ CREATE TABLE commands (
     rev INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
     command TEXT NOT NULL,
-    door TEXT NOT NULL
+    door TEXT NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE sessions (
     number INTEGER PRIMARY KEY,
@@ -45,6 +47,14 @@ CREATE TABLE failures (
     PRIMARY KEY (session, seq)
 );
 CREATE INDEX failures_at ON failures(at);
+CREATE TABLE undo (
+    rev INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    at TEXT NOT NULL,
+    undone INTEGER NOT NULL,
+    before TEXT NOT NULL,
+    after TEXT NOT NULL
+);
 """
 
 
@@ -68,11 +78,20 @@ def migrate(db: sqlite3.Connection, path: Path, version: int, step_ids: list[str
     try:
         if version < 2:
             _v1_to_v2(db, step_ids)
+        if version < 3:
+            _v2_to_v3(db)
         db.execute(f"PRAGMA user_version = {VERSION}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _v2_to_v3(db: sqlite3.Connection) -> None:
+    """Nothing to undo yet; no command was undone."""
+    db.execute("ALTER TABLE commands ADD COLUMN undone INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE TABLE undo (rev INTEGER PRIMARY KEY, command TEXT NOT NULL, at TEXT NOT NULL, "
+               "undone INTEGER NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL)")
 
 
 def _v1_to_v2(db: sqlite3.Connection, step_ids: list[str]) -> None:

@@ -10,12 +10,13 @@ import asyncio
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..core import focus
+from ..core import focus, undo
 from ..core import session as core
 from ..core.commands import to_dict
 from ..core.settings import Step
@@ -132,11 +133,13 @@ def read_session(db: sqlite3.Connection, number: int) -> core.Session:
 
 
 def state_from_db(db: sqlite3.Connection, text: str) -> core.State:
-    d = json.loads(text)
+    return state_from_dict(json.loads(text), lambda number: read_session(db, number))
 
+
+def state_from_dict(d: dict[str, Any], find: Callable[[int], core.Session]) -> core.State:
     def session(key: str) -> core.Session | None:
         number = d.get(key)
-        return None if number is None else read_session(db, number)
+        return None if number is None else find(number)
 
     return core.State(
         session=session("session"),
@@ -150,6 +153,28 @@ def state_from_db(db: sqlite3.Connection, text: str) -> core.State:
         muted=d.get("muted", False),  # written before sounds: none muted, none tested
         tested=_tested(d.get("tested")),
     )
+
+
+def full_state_to_json(state: core.State) -> str:
+    """The state with its sessions in it (an undo entry: the sessions' rows may change since)."""
+    d = state_to_dict(state)
+    d["sessions"] = {
+        str(s.number): {**session_to_dict(s), "failures": [[_t(f.at), f.step, f.note] for f in s.failures]}
+        for s in (state.session, state.discarded, state.previous) if s is not None
+    }
+    return json.dumps(d)
+
+
+def full_state_from_json(text: str) -> core.State:
+    d = json.loads(text)
+
+    def find(number: int) -> core.Session:
+        sd = d["sessions"][str(number)]
+        failures = tuple(core.Failure(datetime.fromisoformat(at), step, note)
+                         for at, step, note in sd["failures"])
+        return session_from_dict(sd, failures)
+
+    return state_from_dict(d, find)
 
 
 def _tested(d: dict[str, Any] | None) -> tuple[str, datetime] | None:
@@ -227,16 +252,16 @@ class Storage:
 
     async def commit(
         self, rev: int, now: datetime, command: core.Command, door: str,
-        state: core.State, events: tuple[core.Event, ...],
+        state: core.State, events: tuple[core.Event, ...], history: undo.History | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(
-            self._pool, self.commit_sync, rev, now, command, door, state, events
+            self._pool, self.commit_sync, rev, now, command, door, state, events, history
         )
 
     def commit_sync(
         self, rev: int, now: datetime, command: core.Command, door: str,
-        state: core.State, events: tuple[core.Event, ...],
+        state: core.State, events: tuple[core.Event, ...], history: undo.History | None = None,
     ) -> None:
         db = self._connection()
         with db:  # isolation_level=None: the transaction must be opened by hand
@@ -259,6 +284,53 @@ class Storage:
                 self._save_session(state.discarded, state.discarded_at if state.discarded.active else None)
             for event in events:
                 self._apply_event(event, state)
+            self._keep_history(rev, state, events, history)
+
+    def _keep_history(
+        self, rev: int, state: core.State, events: tuple[core.Event, ...], history: undo.History | None
+    ) -> None:
+        db = self._connection()
+        moved = next((e for e in events if isinstance(e, undo.Undone | undo.Redone)), None)
+        if moved is not None:  # the command's row says whether it stands; the tables follow the state
+            flag = int(isinstance(moved, undo.Undone))
+            db.execute("UPDATE undo SET undone = ? WHERE rev = ?", (flag, moved.entry.rev))
+            db.execute("UPDATE commands SET undone = ? WHERE rev = ?", (flag, moved.entry.rev))
+            self._resync(state)
+        elif history is not None and history.done and history.done[-1].rev == rev:
+            entry = history.done[-1]
+            db.execute("DELETE FROM undo WHERE undone = 1")  # no redo past a new command
+            db.execute("INSERT INTO undo (rev, command, at, undone, before, after) VALUES (?, ?, ?, 0, ?, ?)",
+                       (rev, entry.command, _t(entry.at), full_state_to_json(entry.before),
+                        full_state_to_json(entry.after)))
+            db.execute("DELETE FROM undo WHERE rev < ?", (history.done[0].rev,))
+
+    def _resync(self, state: core.State) -> None:
+        """After an undo or a redo: the sessions' rows and failures as the state has them."""
+        db = self._connection()
+        db.execute("DELETE FROM failures WHERE session > ?", (state.last_number,))
+        db.execute("DELETE FROM sessions WHERE number > ?", (state.last_number,))
+        kept: list[tuple[core.Session | None, datetime | None]] = [(state.session, None)]
+        if state.discarded is not None:
+            kept.append((state.discarded, state.discarded_at if state.discarded.active else None))
+        for s, reset_at in kept:
+            if s is None:
+                continue
+            self._save_session(s, reset_at)
+            db.execute("DELETE FROM failures WHERE session = ?", (s.number,))
+            db.executemany(
+                "INSERT INTO failures (session, seq, at, step_index, step_id, note) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(s.number, seq, _t(f.at), f.step, self._step_id(f.step), f.note)
+                 for seq, f in enumerate(s.failures, start=1)])
+
+    def load_history(self) -> undo.History:
+        rows = self._connection().execute(
+            "SELECT rev, command, at, undone, before, after FROM undo ORDER BY rev").fetchall()
+        entries = [(undone, undo.Entry(command, rev, datetime.fromisoformat(at), full_state_from_json(before),
+                                       full_state_from_json(after)))
+                   for rev, command, at, undone, before, after in rows]
+        return undo.History(done=tuple(e for u, e in entries if not u),
+                            undone=tuple(e for u, e in reversed(entries) if u))
 
     def _check_unchanged(self, rev: int) -> None:
         """Write only over what we last wrote: the same file, at the same rev."""

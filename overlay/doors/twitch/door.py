@@ -202,8 +202,10 @@ class TwitchDoor:
         self.replies.ask(message.message_id, lambda: text, message.message_id, merge=False)
 
     async def _act(self, asked: chat.Asked) -> str:
-        body: dict[str, Any] = {"command": "fail", "note": asked.rest} if asked.word == "fail" else \
-            {"command": "undo-fail"}
+        body: dict[str, Any] = {"fail": {"command": "fail", "note": asked.rest},
+                                "undofail": {"command": "undo-fail"}, "undo": {"command": "undo"}}[asked.word]
+        taken_back = self.live.dispatcher.history.done[-1].command if asked.word == "undo" and \
+            self.live.dispatcher.history.done else ""
         try:
             command = commands.parse(body, self.live.config.steps)
             await self.live.dispatch(command, "twitch")
@@ -214,6 +216,8 @@ class TwitchDoor:
         except NotSaved as exc:
             return replies.refused(str(exc), self.lang)
         snap = self._snapshot()
+        if asked.word == "undo":
+            return replies.took_back(taken_back, self.lang)
         return replies.logged(snap, self.lang) if asked.word == "fail" else replies.undone(snap, self.lang)
 
     def _snapshot(self) -> dict[str, Any]:

@@ -82,5 +82,9 @@ def undone(snap: dict[str, Any], lang: Language) -> str:
     return lang("Took back the last failure; %(number)s this session", number=snap["failures"]["session"])
 
 
+def took_back(command: str, lang: Language) -> str:
+    return lang("Undone: %(command)s", command=command)
+
+
 def refused(reason: str, lang: Language) -> str:
     return lang("Not now: %(reason)s", reason=lang(reason))

@@ -1,7 +1,7 @@
 // The control dock: buttons, the failure note, keyboard shortcuts, the step list and the log.
 // Commands go through overlay.js's socket; the state shown always comes from the server.
 const SO = window.StudyOverlay;
-const { _ } = SO; // words in the page's language (overlay.js)
+const { _, ngettext } = SO; // words in the page's language (overlay.js)
 const note = document.getElementById("so-note");
 const result = document.getElementById("so-result");
 const steps = document.getElementById("so-steps");
@@ -62,6 +62,8 @@ const LABELS = {
   "toggle-pause": _("pause / resume"), "undo-fail": _("Undo fail"), finish: _("Finish"), reset: _("Reset"),
   restore: _("Restore the reset session"), fail: _("Log failure"), skip: _("Skip"), extend: _("+5 min"),
   shorten: _("−5 min"), mute: _("Mute sounds"), unmute: _("Unmute sounds"), "toggle-mute": _("mute / unmute"),
+  goto: _("go to a step"), follow: _("go to a step"), "unit-done": _("unit done"), "unit-undo": _("unit undone"),
+  "test-sound": _("test sound"), undo: _("Undo"), redo: _("Redo"),
 };
 // The cues' names, for the Test buttons and the result line.
 const CUE_NAMES = {
@@ -138,6 +140,12 @@ document.getElementById("so-fail-form").addEventListener("submit", (event) => {
 });
 
 document.addEventListener("keydown", (event) => {
+  const typing = event.target.matches && event.target.matches("input, textarea, select, [contenteditable]");
+  if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "z" && !typing) {
+    event.preventDefault(); // Ctrl+Z in the note field stays the field's own undo
+    if (!event.repeat) run({ command: event.shiftKey ? "redo" : "undo" });
+    return;
+  }
   if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
   const target = event.target;
   if (target.matches && target.matches("input, textarea, select, [contenteditable]")) {
@@ -219,6 +227,13 @@ twitchButton.addEventListener("click", async () => {
   }
 });
 
+// "Undo: next (2 min ago)": what Ctrl+Z would take back.
+const undoLine = document.getElementById("so-undo");
+const ago = (s, at) => {
+  const num = Math.max(0, Math.round((Date.parse(s.server_time) - Date.parse(at)) / 60000));
+  return num ? ngettext("%(num)s min ago", "%(num)s min ago", num) : _("just now");
+};
+
 let shownSteps = null;
 const render = (s) => {
   controls(s);
@@ -241,6 +256,7 @@ const render = (s) => {
   confirmLine.textContent = c ? _("press the hotkey again to confirm: %(command)s", { command: LABELS[c] || c }) : "";
   document.getElementById("so-obs").dataset.state = (s.obs && s.obs.state) || "off";
   document.getElementById("so-hotkeys").dataset.state = (s.hotkeys && s.hotkeys.state) || "off";
+  undoLine.textContent = s.undo ? _("Undo: %(command)s (%(ago)s)", { command: LABELS[s.undo.command] || s.undo.command, ago: ago(s, s.undo.at) }) : "";
   const twitch = (s.twitch && s.twitch.state) || "off";
   document.getElementById("so-twitch").dataset.state = twitch;
   twitchButton.hidden = !(twitch === "logged_out" || (twitch === "error" && !s.twitch.login));
