@@ -49,6 +49,8 @@ def routes() -> list[web.AbstractRouteDef]:
         web.post("/api/twitch/reload", twitch_http.login_changed),
         web.get("/history", history.history_page),
         web.get("/history/{number}", history.session_page),
+        web.get("/history/{number}/recap", history.recap_page),
+        web.get("/api/sessions/{number}/recap", history.recap_api),
         web.get("/healthz", api.healthz),
         web.get("/api/state", api.get_state),
         web.get("/api/history", api.get_history),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -518,3 +520,23 @@ def test_ctrl_z_undoes_the_last_command_and_the_dock_says_what(server: ServerPro
     assert page.locator("button[data-command=redo]").is_disabled()  # nothing undone since the last
     page.get_by_role("button", name="Undo Ctrl+Z", exact=True).click()
     wait_field(page, "step.number", "2")
+
+
+def test_after_finish_the_dock_shows_the_recap_to_copy(server: ServerProcess, page: Page) -> None:
+    dock(page, server)
+    command(server, "start")
+    command(server, "fail", note="sign error")
+    assert page.locator("#so-recap").is_hidden()
+    command(server, "finish")
+    page.wait_for_function("() => !document.getElementById('so-recap').hidden")
+    text = page.locator("#so-recap-text").inner_text()
+    with urllib.request.urlopen(f"{server.url}/api/sessions/1/recap", timeout=5) as answer:
+        assert text == json.loads(answer.read())["short"]
+    assert text.startswith("Study session 1: ") and "1 failure " in text
+    assert page.locator("#so-recap-long").get_attribute("href") == "/history/1/recap"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("#so-recap-copy").click()
+    expect_text(page, "#so-recap-copy", "Copied")
+    assert page.evaluate("() => navigator.clipboard.readText()") == text
+    command(server, "start")  # a new session: the recap goes away
+    page.wait_for_function("() => document.getElementById('so-recap').hidden")

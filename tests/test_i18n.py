@@ -249,3 +249,18 @@ def test_messages_for_a_page_map_plural_categories_to_forms() -> None:
     assert plurals and all(len(v) == 3 for v in plurals.values())
     assert words["plural_index"] == {"one": 0, "many": 1, "other": 2}
     assert language("en").page_messages("overlay.js") == {}
+
+
+def test_no_message_hides_inside_an_f_string() -> None:
+    """Babel's Python reader takes an f-string as one token: lang("...") inside one is never
+    extracted, and shows in English in every language."""
+    import ast
+
+    hidden = []
+    for path in (ROOT / "overlay").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.JoinedStr):
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.Call) and getattr(inner.func, "id", None) in ("lang", "_"):
+                        hidden.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert not hidden, hidden

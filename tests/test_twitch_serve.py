@@ -30,9 +30,10 @@ def twitch() -> Iterator[FakeTwitch]:
         yield fake
 
 
-def configured(tmp_path: Path, fake: FakeTwitch) -> tuple[Path, int]:
+def configured(tmp_path: Path, fake: FakeTwitch, more: str = "") -> tuple[Path, int]:
+    """config.yaml with the fake's addresses; `more`: other twitch keys ("  post_recap: true\n")."""
     port = free_port()
-    return write_config(tmp_path, port, fake.config_yaml()), port
+    return write_config(tmp_path, port, fake.config_yaml() + more), port
 
 
 def cli_login(config: Path, fake: FakeTwitch) -> subprocess.CompletedProcess[str]:
@@ -60,9 +61,9 @@ def replies(fake: FakeTwitch, n: int, timeout: float = 20) -> list[str]:
 
 
 @contextlib.contextmanager
-def linked(tmp_path: Path, fake: FakeTwitch) -> Iterator[tuple[ServerProcess, Path]]:
+def linked(tmp_path: Path, fake: FakeTwitch, more: str = "") -> Iterator[tuple[ServerProcess, Path]]:
     """A `serve` logged in with the CLI and connected to the fake's chat."""
-    config, port = configured(tmp_path, fake)
+    config, port = configured(tmp_path, fake, more)
     assert cli_login(config, fake).returncode == 0
     server = ServerProcess(config, port).start()
     try:
@@ -113,6 +114,9 @@ def test_login_chat_and_a_restart_that_needs_no_new_login(tmp_path: Path, twitch
         twitch.chat("!step", login="viewer4")
         step = server.state()["step"]
         assert replies(twitch, 3)[2].startswith(f"Step {step['number']}/{step['count']}: {step['title']} · ")
+        twitch.chat("!undo", login="mod1", badges=("moderator",))  # takes back the moderator's !fail
+        assert replies(twitch, 4)[3] == "Undone: fail"
+        assert server.state()["failures"]["session"] == 0
     finally:
         output = server.stop()
     _no_secret_anywhere(twitch, output + _db_free_text(tmp_path))
@@ -301,3 +305,18 @@ def test_logout_forgets_the_login_here_and_at_twitch(tmp_path: Path, twitch: Fak
 
         with sqlite3.connect(tmp_path / "study-overlay.sqlite3") as db:
             assert db.execute("SELECT count(*) FROM twitch_login").fetchone()[0] == 0
+
+
+def test_the_recap_goes_to_chat_once_at_finish(tmp_path: Path, twitch: FakeTwitch) -> None:
+    with linked(tmp_path, twitch, "  post_recap: true\n") as (server, _):
+        post(server.url, {"command": "start"})
+        post(server.url, {"command": "fail", "note": "forgot the chain rule"})
+        post(server.url, {"command": "finish"})
+        [said] = replies(twitch, 1)
+        with urllib.request.urlopen(f"{server.url}/api/sessions/1/recap", timeout=5) as answer:
+            assert said == json.loads(answer.read())["short"]
+        assert said.startswith("Study session 1: ") and "forgot the chain rule" in said
+        post(server.url, {"command": "undo"})  # reopened and finished again: posted once all the same
+        post(server.url, {"command": "finish"})
+        time.sleep(2.5)
+        assert len(twitch.sent) == 1

@@ -18,7 +18,8 @@ _NAME = re.compile(r"[A-Za-z0-9_]{1,25}")
 
 def read_twitch(r: _Reader, raw: Any) -> TwitchConfig:
     path: KeyPath = ("twitch",)
-    m = r.mapping(raw, path, {"enabled", "client_id", "prefix", "names", "reply_every", "cooldown", "urls"})
+    m = r.mapping(raw, path, {"enabled", "client_id", "prefix", "names", "reply_every", "cooldown", "urls",
+                                   "post_recap"})
     default = TwitchConfig()
     enabled = r.boolean(m, path, "enabled", False)
     client_id = r.string(m, path, "client_id", "").strip()
@@ -42,6 +43,7 @@ def read_twitch(r: _Reader, raw: Any) -> TwitchConfig:
         enabled=enabled, client_id=client_id, prefix=prefix, names=names,
         reply_every=r.duration(m, path, "reply_every") or default.reply_every,
         cooldown=r.duration(m, path, "cooldown") or default.cooldown, urls=urls,
+        post_recap=r.boolean(m, path, "post_recap", False),
     )
 
 

@@ -33,6 +33,7 @@ class TwitchConfig:
     names: Mapping[str, str] = field(default_factory=lambda: {w: w for w in WORDS})  # ours -> typed
     reply_every: timedelta = timedelta(seconds=2)  # the global pace of replies
     cooldown: timedelta = timedelta(seconds=10)  # the same question answered again after this
+    post_recap: bool = False  # at `finish`, the session's short recap to chat, once
     urls: TwitchUrls = field(default_factory=TwitchUrls)
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ..core.display import clock, delta
 from ..i18n import Language, texts
+from ..runtime import recap
 from ..storage import history
 from ..storage.store import StorageError
 from . import charts
@@ -102,6 +103,42 @@ async def history_page(request: web.Request) -> web.Response:
         deadline_text=texts.days_text(page_language(request), (deadline.at - now).total_seconds())
         if deadline else "",
     )
+
+
+async def recap_page(request: web.Request) -> web.Response:
+    """/history/N/recap: the long recap as Markdown text, to copy into notes or a blog."""
+    found = await _recap(request)
+    if isinstance(found, web.Response):
+        return found
+    data, lang = found
+    text = recap.markdown(data, live_of(request).config.timezone, lang)
+    return web.Response(text=text, content_type="text/markdown", charset="utf-8",
+                        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+async def recap_api(request: web.Request) -> web.Response:
+    """GET /api/sessions/N/recap: both forms, for the dock's Copy button."""
+    found = await _recap(request)
+    if isinstance(found, web.Response):
+        return found
+    data, lang = found
+    return web.json_response({"number": data["session"]["number"], "short": recap.short(data, lang),
+                              "markdown": recap.markdown(data, live_of(request).config.timezone, lang)})
+
+
+async def _recap(request: web.Request) -> tuple[dict[str, Any], Language] | web.Response:
+    text = request.match_info["number"]
+    lang = page_language(request)
+    if not text.isascii() or not text.isdecimal() or len(text) > 9:
+        return web.json_response({"error": "a session number is a whole number"}, status=400)
+    live = live_of(request)
+    data = await _read(request, recap.gather, live.config.storage_path, live.config, int(text),
+                       live.dispatcher.clock())
+    if isinstance(data, web.Response):
+        return data
+    if data is None:
+        return web.json_response({"error": f"there is no session {int(text)}"}, status=404)
+    return data, lang
 
 
 async def session_page(request: web.Request) -> web.Response:

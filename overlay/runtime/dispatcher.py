@@ -49,14 +49,15 @@ class NotSaved(Exception):
 
 @dataclass
 class Stages:
-    """What follows a commit, in this order: pages first (viewers), then OBS, then the clock."""
+    """What follows a commit, in this order: pages first (viewers), then OBS, chat, the clock."""
 
     pages: Stage | None = None  # the new snapshot to every page and client
     obs: Stage | None = None  # the scene the state wants, and the CustomEvent
+    chat: Stage | None = None  # what the Twitch link says of it (the recap after finish)
     clock: Stage | None = None  # the next focus/break boundary to wake at
 
     def in_order(self) -> tuple[tuple[str, Stage], ...]:
-        named = (("pages", self.pages), ("obs", self.obs), ("clock", self.clock))
+        named = (("pages", self.pages), ("obs", self.obs), ("chat", self.chat), ("clock", self.clock))
         return tuple((name, stage) for name, stage in named if stage is not None)
 
 

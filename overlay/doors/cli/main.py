@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     which = export.add_mutually_exclusive_group()
     which.add_argument("--session", type=int, metavar="N", help="session number")
     which.add_argument("--last", action="store_true", help="the latest session (the default)")
-    export.add_argument("--format", choices=("md", "csv", "json"), default="md")
+    export.add_argument("--format", choices=("md", "csv", "json", "recap"), default="md",
+                        help="recap: the short recap to post, then the long one in Markdown")
     export.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
     return p
 
@@ -203,6 +204,13 @@ def _export(args: argparse.Namespace) -> int:
         print("export: " + missing, file=sys.stderr)
         return 1
     tz = config.timezone
+    if args.format == "recap":
+        from ...runtime import recap
+
+        data = recap.gather(args.db or config.storage_path, config, detail["number"], datetime.now(UTC))
+        assert data is not None  # the session was just read
+        sys.stdout.write(recap.short(data, lang) + "\n\n" + recap.markdown(data, tz, lang))
+        return 0
     text = {"md": lambda: export.to_markdown(detail, tz, lang), "csv": lambda: export.to_csv(detail, tz),
             "json": lambda: export.to_json(detail)}[args.format]()
     sys.stdout.write(text)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -19,7 +20,8 @@ import aiohttp
 from ...core import chat, commands
 from ...core import session as core
 from ...i18n import N_, Said, language
-from ...runtime.dispatcher import NotSaved
+from ...runtime import recap
+from ...runtime.dispatcher import Change, NotSaved
 from ...runtime.live import Live
 from ...storage.store import StorageError
 from ...storage.tokens import Login, LoginStore
@@ -49,6 +51,7 @@ class TwitchDoor:
                                self.config.cooldown.total_seconds())
         self.device: auth.DeviceCode | None = None  # a login started from the dock, waiting
         self._device_wait: asyncio.Task[Any] | None = None
+        self._recapped: set[int] = set()  # sessions whose recap went to chat
 
     # --- life -------------------------------------------------------------------------------
 
@@ -58,10 +61,13 @@ class TwitchDoor:
             return
         self._http = aiohttp.ClientSession()
         self._helix = Helix(self._http, self.config.urls, self.config.client_id)
+        if self.config.post_recap:
+            self.live.dispatcher.stages.chat = self.on_change
         self._spawn(self._run())
         self._spawn(self.replies.run())
 
     async def stop(self) -> None:
+        self.live.dispatcher.stages.chat = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -235,6 +241,27 @@ class TwitchDoor:
             return
         if not sent.ok:
             log.warning("twitch: reply dropped by Twitch: %s", sent.reason)
+
+    # --- the recap after finish ---------------------------------------------------------------
+
+    def on_change(self, change: Change) -> None:
+        """The dispatcher's chat stage: a finished session's short recap goes to chat, once."""
+        for event in change.events:
+            if isinstance(event, core.SessionFinished) and event.session not in self._recapped:
+                self._recapped.add(event.session)
+                self._spawn(self._post_recap(event.session))
+
+    async def _post_recap(self, number: int) -> None:
+        live = self.live
+        try:
+            data = await asyncio.to_thread(recap.gather, live.config.storage_path, live.config, number,
+                                           live.dispatcher.clock())
+        except (StorageError, sqlite3.Error) as exc:
+            log.warning("twitch: no recap of session %s: %s", number, exc)
+            return
+        if data is not None:
+            text = recap.short(data, self.lang)
+            self.replies.ask(f"recap:{number}", lambda: text, None, merge=False)
 
     # --- a login from the dock --------------------------------------------------------------
 

@@ -234,6 +234,44 @@ const ago = (s, at) => {
   return num ? ngettext("%(num)s min ago", "%(num)s min ago", num) : _("just now");
 };
 
+// After `finish`, the recap to post: fetched once per finished session, copied with one click.
+const recapBox = document.getElementById("so-recap");
+const recapText = document.getElementById("so-recap-text");
+const recapCopy = document.getElementById("so-recap-copy");
+let recapFor = null;
+const showRecap = async (s) => {
+  const number = s.phase === "finished" && s.session ? s.session.number : null;
+  if (number === recapFor) return;
+  recapFor = number;
+  recapBox.hidden = true;
+  if (number === null) return;
+  const lang = new URLSearchParams(location.search).get("lang");
+  const query = lang ? "?lang=" + encodeURIComponent(lang) : "";
+  try {
+    const answer = await fetch("/api/sessions/" + number + "/recap" + query);
+    if (!answer.ok || recapFor !== number) return;
+    const body = await answer.json();
+    recapText.textContent = body.short;
+    document.getElementById("so-recap-long").href = "/history/" + number + "/recap" + query;
+    recapBox.hidden = false;
+  } catch {
+    // the recap is a convenience: /history has the session whatever happens here
+  }
+};
+recapCopy.addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(recapText.textContent);
+  } catch {
+    const range = document.createRange(); // a dock without clipboard access: select it for Ctrl+C
+    range.selectNodeContents(recapText);
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    document.execCommand("copy");
+  }
+  recapCopy.textContent = _("Copied");
+  setTimeout(() => (recapCopy.textContent = _("Copy")), 2000);
+});
+
 let shownSteps = null;
 const render = (s) => {
   controls(s);
@@ -256,6 +294,7 @@ const render = (s) => {
   confirmLine.textContent = c ? _("press the hotkey again to confirm: %(command)s", { command: LABELS[c] || c }) : "";
   document.getElementById("so-obs").dataset.state = (s.obs && s.obs.state) || "off";
   document.getElementById("so-hotkeys").dataset.state = (s.hotkeys && s.hotkeys.state) || "off";
+  showRecap(s);
   undoLine.textContent = s.undo ? _("Undo: %(command)s (%(ago)s)", { command: LABELS[s.undo.command] || s.undo.command, ago: ago(s, s.undo.at) }) : "";
   const twitch = (s.twitch && s.twitch.state) || "off";
   document.getElementById("so-twitch").dataset.state = twitch;
