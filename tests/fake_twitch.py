@@ -101,6 +101,8 @@ class FakeTwitch:
         self.device_expires_in = 1800
         self.early_invalid = 0  # `invalid device code` this many times for a new code first
         self.min_poll_gap: float | None = None  # slow_down below this (default: the interval)
+        self.live = False  # the streamer's stream is on air (markers need it)
+        self.markers: list[dict[str, Any]] = []
         self.silent = False  # stop keepalives (a dead link)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -144,6 +146,7 @@ class FakeTwitch:
             web.get("/helix/users", self._users), web.post("/helix/eventsub/subscriptions", self._subscribe),
             web.get("/helix/eventsub/subscriptions", self._subscriptions),
             web.post("/helix/chat/messages", self._chat_message), web.get("/ws", self._ws),
+            web.post("/helix/streams/markers", self._marker),
         ])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -382,6 +385,26 @@ class FakeTwitch:
         self.sends.append(now)
         self.sent.append({**body, "message_id": message_id, "at": now})
         return web.json_response({"data": [{"message_id": message_id, "is_sent": True, "drop_reason": None}]})
+
+    async def _marker(self, request: web.Request) -> web.Response:
+        """Create Stream Marker: the broadcaster's own token with channel:manage:broadcast."""
+        who = self._helix_auth(request)
+        if isinstance(who, web.Response):
+            return who
+        if "channel:manage:broadcast" not in who[1]:
+            return web.json_response({"error": "Unauthorized", "status": 401,
+                                      "message": "Missing scope: channel:manage:broadcast"}, status=401)
+        body = await request.json()
+        if body.get("user_id") != who[0] or len(body.get("description", "")) > 140:
+            return web.json_response({"error": "Bad Request", "status": 400, "message": "bad request"},
+                                     status=400)
+        if not self.live:
+            return web.json_response({"error": "Not Found", "status": 404,
+                                      "message": "user is not live"}, status=404)
+        marker = {"id": str(len(self.markers) + 1), "created_at": now_iso(),
+                  "description": body.get("description", ""), "position_seconds": 60 * len(self.markers)}
+        self.markers.append(marker)
+        return web.json_response({"data": [marker]})
 
     # --- eventsub ---------------------------------------------------------------------------
 

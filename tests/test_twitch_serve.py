@@ -320,3 +320,35 @@ def test_the_recap_goes_to_chat_once_at_finish(tmp_path: Path, twitch: FakeTwitc
         post(server.url, {"command": "finish"})
         time.sleep(2.5)
         assert len(twitch.sent) == 1
+
+
+def test_a_stream_marker_at_each_step_change_while_live(tmp_path: Path, twitch: FakeTwitch) -> None:
+    with linked(tmp_path, twitch, "  markers: true\n") as (server, _):
+        assert "channel:manage:broadcast" in _stored(tmp_path)["scopes"]  # asked for, as markers are on
+        post(server.url, {"command": "start"})  # offline: skipped, with one line in the log
+        wait_for(lambda: "the stream is not live" in server.output(), "the offline line")
+        twitch.live = True
+        post(server.url, {"command": "next"})
+        post(server.url, {"command": "goto", "step": "project"})
+        wait_for(lambda: len(twitch.markers) == 2, "two markers")
+        steps = server.state()["steps"]
+        assert [m["description"] for m in twitch.markers] == [
+            f"2 \u00b7 {steps[1]['title']}", f"6 \u00b7 {steps[5]['title']}"]
+
+
+def test_markers_without_their_scope_say_so_once(tmp_path: Path, twitch: FakeTwitch) -> None:
+    config, port = configured(tmp_path, twitch)
+    assert cli_login(config, twitch).returncode == 0  # markers off: the scope was not asked for
+    config.write_text(config.read_text() + "  markers: true\n")
+    twitch.live = True
+    server = ServerProcess(config, port).start()
+    try:
+        connected(server)
+        for command in ("start", "next", "next"):
+            post(server.url, {"command": command})
+        wait_for(lambda: "stream markers need a login with channel:manage:broadcast" in server.output(),
+                 "the line")
+        time.sleep(1)
+        assert server.output().count("stream markers need a login") == 1 and twitch.markers == []
+    finally:
+        server.stop()

@@ -19,7 +19,7 @@ _NAME = re.compile(r"[A-Za-z0-9_]{1,25}")
 def read_twitch(r: _Reader, raw: Any) -> TwitchConfig:
     path: KeyPath = ("twitch",)
     m = r.mapping(raw, path, {"enabled", "client_id", "prefix", "names", "reply_every", "cooldown", "urls",
-                                   "post_recap"})
+                                   "post_recap", "markers"})
     default = TwitchConfig()
     enabled = r.boolean(m, path, "enabled", False)
     client_id = r.string(m, path, "client_id", "").strip()
@@ -44,6 +44,7 @@ def read_twitch(r: _Reader, raw: Any) -> TwitchConfig:
         reply_every=r.duration(m, path, "reply_every") or default.reply_every,
         cooldown=r.duration(m, path, "cooldown") or default.cooldown, urls=urls,
         post_recap=r.boolean(m, path, "post_recap", False),
+        markers=r.boolean(m, path, "markers", False),
     )
 
 

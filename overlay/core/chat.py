@@ -15,6 +15,7 @@ QUESTIONS = ("fails", "step", "deadline", "routine", "focus")
 ACTIONS = ("fail", "undofail", "undo")  # they change the state: broadcaster and moderators only
 WORDS = (*QUESTIONS, *ACTIONS)
 SCOPES = ("user:read:chat", "user:write:chat")
+MARKER_SCOPE = "channel:manage:broadcast"
 MESSAGE_MAX = 500  # Twitch's limit for one chat message
 
 
@@ -34,6 +35,12 @@ class TwitchConfig:
     reply_every: timedelta = timedelta(seconds=2)  # the global pace of replies
     cooldown: timedelta = timedelta(seconds=10)  # the same question answered again after this
     post_recap: bool = False  # at `finish`, the session's short recap to chat, once
+    markers: bool = False  # a stream marker at each step change while live (one more scope)
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """What the login asks for: markers need channel:manage:broadcast, asked only then."""
+        return (*SCOPES, MARKER_SCOPE) if self.markers else SCOPES
     urls: TwitchUrls = field(default_factory=TwitchUrls)
 
 

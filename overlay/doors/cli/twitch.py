@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ...core.chat import SCOPES
 from ...core.settings import Config
 from ...i18n import Language
 from ...storage.store import StorageError
@@ -60,7 +59,7 @@ async def _login(config: Config, store: LoginStore, lang: Language) -> int:
     tw = config.twitch
     async with aiohttp.ClientSession() as http:
         try:
-            code = await auth.start(http, tw.urls, tw.client_id, SCOPES)
+            code = await auth.start(http, tw.urls, tw.client_id, tw.scopes)
         except auth.TwitchError as exc:
             print(f"twitch: {exc}", file=sys.stderr)
             return 2
@@ -71,7 +70,7 @@ async def _login(config: Config, store: LoginStore, lang: Language) -> int:
         print(code.user_code, flush=True)
         print(lang("Waiting for you to approve on Twitch…"), flush=True)
         try:
-            login = await auth.wait_for_approval(http, tw.urls, tw.client_id, SCOPES, code)
+            login = await auth.wait_for_approval(http, tw.urls, tw.client_id, tw.scopes, code)
         except auth.LoginFailed as exc:
             print(f"twitch: {exc}", file=sys.stderr)
             return 1

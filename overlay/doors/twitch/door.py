@@ -52,6 +52,7 @@ class TwitchDoor:
         self.device: auth.DeviceCode | None = None  # a login started from the dock, waiting
         self._device_wait: asyncio.Task[Any] | None = None
         self._recapped: set[int] = set()  # sessions whose recap went to chat
+        self._said_scope = False  # the missing marker scope is logged once
 
     # --- life -------------------------------------------------------------------------------
 
@@ -61,7 +62,7 @@ class TwitchDoor:
             return
         self._http = aiohttp.ClientSession()
         self._helix = Helix(self._http, self.config.urls, self.config.client_id)
-        if self.config.post_recap:
+        if self.config.post_recap or self.config.markers:
             self.live.dispatcher.stages.chat = self.on_change
         self._spawn(self._run())
         self._spawn(self.replies.run())
@@ -247,9 +248,34 @@ class TwitchDoor:
     def on_change(self, change: Change) -> None:
         """The dispatcher's chat stage: a finished session's short recap goes to chat, once."""
         for event in change.events:
-            if isinstance(event, core.SessionFinished) and event.session not in self._recapped:
+            if self.config.post_recap and isinstance(event, core.SessionFinished) \
+                    and event.session not in self._recapped:
                 self._recapped.add(event.session)
                 self._spawn(self._post_recap(event.session))
+            if self.config.markers and isinstance(event, core.StepChanged | core.SessionStarted):
+                step = event.to_step if isinstance(event, core.StepChanged) else 0
+                title = self.live.config.steps[step].title
+                self._spawn(self._marker(f"{step + 1} \u00b7 {title}"))
+
+    async def _marker(self, description: str) -> None:
+        """A stream marker where the step begins; offline or without the scope, one log line."""
+        if self._helix is None or self.login is None:
+            return
+        if chat.MARKER_SCOPE not in self.login.scopes:
+            if not self._said_scope:
+                self._said_scope = True
+                log.warning("twitch: stream markers need a login with %s: run study-overlay twitch login "
+                            "again", chat.MARKER_SCOPE)
+            return
+        me = self.login.user_id
+        try:
+            made = await self._helix_call(
+                lambda token: self._helix.create_marker(token, me, description))  # type: ignore[union-attr]
+        except TwitchError as exc:
+            log.warning("twitch: no stream marker for %r: %s", description, exc)
+            return
+        if not made:
+            log.info("twitch: no stream marker for %r: the stream is not live", description)
 
     async def _post_recap(self, number: int) -> None:
         live = self.live
@@ -269,7 +295,7 @@ class TwitchDoor:
         """Asks Twitch for a code to show on the dock; the wait for approval runs in the background."""
         if self._http is None:
             raise TwitchError(Said(N_("twitch.enabled is false in config.yaml")))
-        code = await auth.start(self._http, self.config.urls, self.config.client_id, chat.SCOPES)
+        code = await auth.start(self._http, self.config.urls, self.config.client_id, self.config.scopes)
         if self._device_wait is not None:  # a second click: only the newest code is waited for
             self._device_wait.cancel()
         self.device = code
@@ -280,7 +306,7 @@ class TwitchDoor:
         assert self._http is not None
         try:
             login = await auth.wait_for_approval(self._http, self.config.urls, self.config.client_id,
-                                                 chat.SCOPES, code)
+                                                 self.config.scopes, code)
             await asyncio.to_thread(self.store.save, login)
             log.info("twitch: logged in as %s", login.login)
             self.nudge()

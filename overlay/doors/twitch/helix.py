@@ -70,3 +70,14 @@ class Helix:
             return Sent(True)
         drop = first.get("drop_reason") or {}
         return Sent(False, f"{drop.get('code', '?')}: {drop.get('message', '')}")
+
+    async def create_marker(self, token: str, user_id: str, description: str) -> bool:
+        """Create Stream Marker; False when the stream is not live (Twitch answers 404)."""
+        status, data = await self._call("POST", "/streams/markers", token,
+                                        {"user_id": user_id, "description": description[:140]})
+        if status == 404:
+            return False
+        if status != 200:
+            raise TwitchError(Said(N_("Twitch refused the stream marker: %(reason)s"),
+                                   reason=data.get("message") or status))
+        return True
