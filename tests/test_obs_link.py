@@ -276,6 +276,24 @@ async def test_custom_event_reaches_other_obs_clients(obs: Obs, make_link):
     assert got == {"source": "study-overlay", "step": "Reading", "rev": 7}
 
 
+async def test_the_real_obs_29_has_no_chapters_and_says_so_once(obs: Obs, make_link, caplog):
+    """OBS 29 (obs-websocket 5.1) lacks CreateRecordChapter: chapters are skipped with one line,
+    and the link goes on switching scenes."""
+    caplog.set_level(logging.INFO, logger="overlay.doors.obs.link")
+    version = obs.request("GetVersion")
+    assert "CreateRecordChapter" not in version["availableRequests"], version["obsVersion"]
+    link, _ = make_link(obs)
+    await started(link)
+    for name in ("1 · Review", "2 · Lecture", "2 · Break"):
+        link.add_chapter(name)
+    await eventually(lambda: any("recording chapters" in r.getMessage() for r in caplog.records), "the line")
+    link.want_scene("Lecture")
+    await eventually(lambda: obs.program_scene() == "Lecture", "a switch after the chapters")
+    lines = [r.getMessage() for r in caplog.records if "recording chapters" in r.getMessage()]
+    assert len(lines) == 1 and "CreateRecordChapter needs OBS 30.2" in lines[0], lines
+    assert link.status.state == "connected"
+
+
 async def test_studio_mode_program_and_preview(obs: Obs, make_link):
     obs.request("SetStudioModeEnabled", {"studioModeEnabled": True})
     try:

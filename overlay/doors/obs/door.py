@@ -5,13 +5,36 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ...core import focus
 from ...core import session as core
 from ...core.scenes import step_for_scene, summary, wanted_scene
+from ...core.settings import Config
+from ...i18n import Language, language
 from ...runtime.dispatcher import Change, NotSaved
 from ...runtime.live import Live
 from .link import ObsLink
 
 log = logging.getLogger("study_overlay")
+
+
+def chapters(change: Change, config: Config, lang: Language) -> list[str]:
+    """The recording's chapters a change begins: "2 · Watch the lecture, first pass" at a step,
+    "2 · Break" at a break (the step's number), the step again when the break ends."""
+    def step(i: int) -> str:
+        return f"{i + 1} \u00b7 {config.steps[i].title}"
+
+    names = []
+    pause = lang("Break")
+    for event in change.events:
+        if isinstance(event, core.SessionStarted):
+            names.append(step(0))
+        elif isinstance(event, core.StepChanged):
+            names.append(step(event.to_step))
+        elif isinstance(event, focus.BreakStarted):
+            names.append(f"{event.step + 1} \u00b7 {pause}")
+        elif isinstance(event, focus.BreakEnded) and not event.waiting:
+            names.append(step(event.step))
+    return names
 
 
 class ObsDoor:
@@ -26,6 +49,7 @@ class ObsDoor:
             on_scene_changed=self._scene_chosen,
         )
         self._tasks: set[asyncio.Task[None]] = set()
+        self.lang = language(live.config.language)
 
     async def start(self) -> None:
         if self.live.config.obs.switch_scenes:
@@ -42,6 +66,8 @@ class ObsDoor:
         if config.obs.switch_scenes:
             self.link.want_scene(wanted_scene(change.state, config))
         self.link.emit_custom_event(summary(change.state, config, change.rev))
+        for name in chapters(change, config, self.lang):
+            self.link.add_chapter(name)
 
     def _scene_chosen(self, scene: str) -> None:
         # OBS's own hotkeys and clicks: one Follow command, so resuming from the break and

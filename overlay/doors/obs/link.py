@@ -210,6 +210,9 @@ class ObsLink:
         self._wish_gen = 0
         self._inflight: _Inflight | None = None
         self._custom: deque[dict[str, object]] = deque(maxlen=32)
+        self._chapters: deque[str] = deque(maxlen=32)
+        self._chapters_ok = False  # this OBS has CreateRecordChapter (OBS 30.2+)
+        self._said: set[str] = set()  # what about chapters was logged already (once each)
         self._conn: _Conn | None = None
         self._connected = False
         self._reported = LinkStatus("off")
@@ -267,6 +270,13 @@ class ObsLink:
             return
         self._custom.append(data)
         self._wake.set()
+
+    def add_chapter(self, name: str) -> None:
+        """A chapter in the recording under way (OBS 30.2+, a format with chapters: Hybrid MP4);
+        skipped, with one log line, where OBS has none; dropped while offline or not recording."""
+        if self._connected:
+            self._chapters.append(name)
+            self._wake.set()
 
     def _publish(self, status: LinkStatus) -> None:
         if self._stopping.is_set() and status.state != "off":
@@ -379,6 +389,7 @@ class ObsLink:
             self._conn = None
             self._inflight = None
         self._custom.clear()
+        self._chapters.clear()
         self._connected = False
         close_client(conn.req)
         close_client(conn.events)
@@ -386,6 +397,7 @@ class ObsLink:
     def _serve(self, conn: _Conn) -> None:
         version = conn.req.send("GetVersion", raw=True)
         self.obs_version = f"{version['obsVersion']}, obs-websocket {version['obsWebSocketVersion']}"
+        self._chapters_ok = "CreateRecordChapter" in version.get("availableRequests", ())
         self._report("connected")
         next_probe = time.monotonic() + self._probe_interval
         while not self._stopping.is_set():
@@ -394,7 +406,7 @@ class ObsLink:
             if not conn.events.worker.is_alive():
                 raise LinkError(Said(N_("OBS closed the connection")))
             switched = self._sync_scene(conn)
-            if self._flush_custom(conn) or switched:
+            if self._flush_custom(conn) | self._flush_chapters(conn) or switched:
                 next_probe = time.monotonic() + self._probe_interval
             elif time.monotonic() >= next_probe:
                 conn.req.send("GetVersion", raw=True)
@@ -409,6 +421,29 @@ class ObsLink:
             conn.req.send("BroadcastCustomEvent", {"eventData": self._custom.popleft()})
             sent = True
         return sent
+
+    def _flush_chapters(self, conn: _Conn) -> bool:
+        sent = False
+        while self._chapters:
+            name = self._chapters.popleft()
+            if not self._chapters_ok:
+                self._once("old", "OBS link: OBS %s has no recording chapters (CreateRecordChapter needs "
+                                  "OBS 30.2 or later); chapters skipped", self.obs_version)
+                continue
+            if not conn.req.send("GetRecordStatus", raw=True)["outputActive"]:
+                continue  # no recording, no chapter
+            try:
+                conn.req.send("CreateRecordChapter", {"chapterName": name})
+                sent = True
+            except OBSSDKRequestError as exc:
+                self._once(f"format {exc.code}", "OBS link: no chapter %r: %s (chapters need the Hybrid "
+                                                 "MP4 recording format)", name, exc)
+        return sent
+
+    def _once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._said:
+            self._said.add(key)
+            log.info(message, *args)
 
     def _sync_scene(self, conn: _Conn) -> bool:
         """Apply the latest wish unless it is applied or our previous switch is in flight."""
