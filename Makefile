@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_dispatch.py
 	$(BIN)/python bench/bench_overlays.py
 	$(BIN)/python bench/bench_obs.py
+	$(BIN)/python bench/bench_focus_obs.py
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
