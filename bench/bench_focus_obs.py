@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.obs_harness import missing_tools, running_obs, scene_events  # noqa: E402
-from tests.procs import ServerProcess, free_port, post, wait_for, write_config  # noqa: E402
+from tests.procs import ServerProcess, free_port, post, wait_for, write_obs_config  # noqa: E402
 
 SCENES = ["Review", "Lecture", "Lecture (practice)", "Reading", "Questionnaire", "Project", "Break",
           "Finished", "Elsewhere"]
@@ -39,14 +39,10 @@ def main() -> int:
         obs.wait_ready()
         obs.switch_and_settle("Elsewhere")
         port = free_port()
-        path = write_config(Path(tmp), port)
-        text = path.read_text()
-        for old, new in (("  enabled: false ", "  enabled: true "), ("port: 4455", f"port: {obs.port}"),
-                         ('password: ""', f'password: "{obs.password}"')):
-            text = text.replace(old, new, 1)
         ms = [round(x * 1000) for x in (work, brk, long_break)]
-        path.write_text(text + f"focus: {{work: {ms[0]}ms, break: {ms[1]}ms, long_break: {ms[2]}ms, "
-                               "long_every: 4, auto: true}\n")
+        path = write_obs_config(Path(tmp), port, obs.port, obs.password,
+                                f"focus: {{work: {ms[0]}ms, break: {ms[1]}ms, long_break: {ms[2]}ms, "
+                                "long_every: 4, auto: true}\n")
         server = ServerProcess(path, port).start()
         try:
             wait_for(lambda: server.state()["obs"]["state"] == "connected", "link connected")

@@ -30,6 +30,18 @@ def write_config(folder: Path, port: int, extra: str = "") -> Path:
     return path
 
 
+def write_obs_config(folder: Path, port: int, obs_port: int, password: str, extra: str = "") -> Path:
+    """The shipped config with OBS on, at an OBS (real or a stand-in) on loopback."""
+    path = write_config(folder, port, extra)
+    text = path.read_text()
+    for old, new in (("  enabled: false ", "  enabled: true "), ("port: 4455", f"port: {obs_port}"),
+                     ('password: ""', f'password: "{password}"')):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path.write_text(text)
+    return path
+
+
 class ServerProcess:
     """A real server on loopback; stopped (or killed) by exactly the PID we started."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .fake_obs import FakeObs
-from .procs import ServerProcess, free_port, post, wait_for, write_config
+from .procs import ServerProcess, free_port, post, wait_for, write_obs_config
 
 SCENES = ["Review", "Lecture", "Lecture (practice)", "Reading", "Questionnaire", "Project", "Break",
           "Finished"]
@@ -19,14 +19,7 @@ SCENES = ["Review", "Lecture", "Lecture (practice)", "Reading", "Questionnaire",
 
 def obs_config(tmp_path: Path, obs: FakeObs, extra: str = "") -> tuple[Path, int]:
     port = free_port()
-    path = write_config(tmp_path, port, extra)
-    text = path.read_text()
-    for old, new in (("  enabled: false ", "  enabled: true "), ("port: 4455", f"port: {obs.port}"),
-                     ('password: ""', f'password: "{obs.password}"')):
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path.write_text(text)
-    return path, port
+    return write_obs_config(tmp_path, port, obs.port, obs.password, extra), port
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from tests.obs_harness import Obs, require_obs, running_obs, scene_events
 
-from .procs import ServerProcess, free_port, post, wait_for, write_config
+from .procs import ServerProcess, free_port, post, wait_for, write_obs_config
 
 pytestmark = pytest.mark.obs
 
@@ -22,14 +22,7 @@ SCENES = ["Review", "Lecture", "Lecture (practice)", "Reading", "Questionnaire",
 
 
 def _write(folder: Path, port: int, obs: Obs, password: str | None) -> Path:
-    path = write_config(folder, port)
-    text = path.read_text()
-    for old, new in (("  enabled: false ", "  enabled: true "), ("port: 4455", f"port: {obs.port}"),
-                     ('password: ""', f'password: "{password or obs.password}"')):
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path.write_text(text)
-    return path
+    return write_obs_config(folder, port, obs.port, password or obs.password)
 
 
 @pytest.fixture(scope="module")
