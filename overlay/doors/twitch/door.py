@@ -53,6 +53,7 @@ class TwitchDoor:
         self._device_wait: asyncio.Task[Any] | None = None
         self._recapped: set[int] = set()  # sessions whose recap went to chat
         self._said_scope = False  # the missing marker scope is logged once
+        self._linked = False  # the chat link came up since the last trouble
 
     # --- life -------------------------------------------------------------------------------
 
@@ -125,6 +126,8 @@ class TwitchDoor:
                 self._status("error", reason)
             else:
                 continue  # the session ended by a nudge: a new login, or a logout
+            if self._linked:  # it had been up: a new trouble starts the backoff afresh
+                self._linked, backoff = False, 1.0
             await self._sleep_or_wake(min(backoff, BACKOFF_MAX_S) * random.uniform(1.0, 1.5))
             backoff = min(backoff * 2, BACKOFF_MAX_S)
             if self._wake.is_set():
@@ -136,7 +139,7 @@ class TwitchDoor:
         if await auth.validate(self._http, self.config.urls, self.login.access_token) is None:
             self.login = await self._refresh(self.login)
         events = EventSub(self._http, self.config.urls.eventsub, self._subscribe, self._on_chat,
-                          lambda: self._status("connected"))
+                          self._on_live)
         tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(events.run()),
                                             asyncio.ensure_future(self._validate_hourly()),
                                             asyncio.ensure_future(self._wake.wait())]
@@ -150,6 +153,10 @@ class TwitchDoor:
             error = task.exception()
             if error is not None:
                 raise error
+
+    def _on_live(self) -> None:
+        self._linked = True
+        self._status("connected")
 
     async def _validate_hourly(self) -> None:
         assert self._http is not None
