@@ -11,7 +11,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 # `make run` installs what the service needs; the test and lint tools come with `make test`.
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) -e .
+	$(PIP) -e '.[hotkeys]'
 	touch $@
 
 $(STAMP): $(RUN_STAMP)

@@ -33,6 +33,8 @@ from .xvfb import Xvfb
 
 CONFIRM = frozenset({"reset", "finish"})
 
+NOT_INSTALLED = "global hotkeys are an extra: install study-overlay[hotkeys] (pynput)"
+
 
 def test_status_to_dict() -> None:
     status = HotkeyStatus("active", "listening on :1", "reset")
@@ -134,7 +136,7 @@ async def test_without_python_xlib_hotkeys_say_pynput_is_missing(monkeypatch: py
     monkeypatch.setitem(sys.modules, "Xlib.display", None)  # makes the import fail
     service = Recorder().service()
     await service.start()
-    assert service.status == HotkeyStatus("error", "pynput is not installed (pip install pynput)")
+    assert service.status == HotkeyStatus("error", NOT_INSTALLED)
 
 
 def test_every_key_name_has_an_x_keysym() -> None:
@@ -398,7 +400,7 @@ async def test_without_pynput_hotkeys_say_so(xserver: Xvfb, monkeypatch: pytest.
     monkeypatch.setitem(sys.modules, "pynput", None)  # makes the import fail
     service = Recorder().service()
     await service.start()
-    assert service.status == HotkeyStatus("error", "pynput is not installed (pip install pynput)")
+    assert service.status == HotkeyStatus("error", NOT_INSTALLED)
 
 
 @xvfb

@@ -7,11 +7,12 @@ so a stale lock file never blocks a restart. Readers (export, /history) take no 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from pathlib import Path
 from typing import IO, Any
+
+from .filelock import try_lock
 
 
 class InUse(Exception):
@@ -33,15 +34,15 @@ class DatabaseLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         f = self.path.open("a+", encoding="utf-8")
         try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = _holder(f.read())
-            f.close()
-            raise InUse(holder) from None
+            taken = try_lock(f)
         except BaseException:
             f.close()
             raise
+        if not taken:
+            f.seek(0)
+            holder = _holder(f.read())
+            f.close()
+            raise InUse(holder)
         self._file = f
         self.describe({})
 
@@ -57,7 +58,7 @@ class DatabaseLock:
 
     def release(self) -> None:
         if self._file is not None:
-            self._file.close()  # closing drops the flock; the file stays for the next holder
+            self._file.close()  # closing drops the lock; the file stays for the next holder
             self._file = None
 
 

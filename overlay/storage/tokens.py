@@ -10,7 +10,6 @@ new pair before anything uses it, so a crash at any moment leaves a pair that wo
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import sqlite3
 import time
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+from .filelock import release_lock, try_lock
 from .schema import APPLICATION_ID
 from .store import StorageError, _open
 
@@ -111,17 +111,15 @@ class LoginStore:
         f = self.lock_path.open("a")
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if try_lock(f):
                 return f
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    f.close()
-                    raise StorageError("another process has been refreshing the Twitch login for "
-                                       f"{timeout:.0f} s") from None
-                time.sleep(0.05)
+            if time.monotonic() > deadline:
+                f.close()
+                raise StorageError("another process has been refreshing the Twitch login for "
+                                   f"{timeout:.0f} s")
+            time.sleep(0.05)
 
     @staticmethod
     def unlock(f: IO[str]) -> None:
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        release_lock(f)
         f.close()

@@ -22,9 +22,11 @@ DEFAULT_CONFIG = "config.yaml"
 
 
 def config_places() -> list[Path]:
-    """Where a config is looked for when none is named: here, then the user's config folder."""
-    home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return [Path(DEFAULT_CONFIG), Path(home) / "study-overlay" / DEFAULT_CONFIG]
+    """Where a config is looked for when none is named: here, then the user's config folder
+    (~/.config/study-overlay on Linux, as each platform has it elsewhere)."""
+    from .setup_files import user_config_dir
+
+    return [Path(DEFAULT_CONFIG), user_config_dir() / DEFAULT_CONFIG]
 
 
 def no_config() -> str:
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default: server.host)")
     serve.add_argument("--port", type=_port, help="port (default: server.port)")
     serve.add_argument("--db", type=Path, help="SQLite file (default: storage.path)")
+    sub.add_parser("init", help="write a first config.yaml into your config folder (never overwrites)")
+    sub.add_parser("where", help="the config, the database and the address in use", parents=[common])
     check = sub.add_parser("check-config", help="validate a config file and exit", parents=[common])
     check.add_argument("path", nargs="?", help="file to check (default: --config)")
 
@@ -128,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.cmd in ("init", "where"):
+        from . import setup_files
+
+        if args.cmd == "init":
+            return setup_files.init()
+        return setup_files.where(args.config, not _no_config(args))
     if args.cmd == "check-config":
         return _check_config(args.config)
     if args.cmd == "export":
@@ -155,6 +165,10 @@ def _obs_setup(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     scenes = args.scenes or Path(args.config).resolve().parent / "scenes"
+    if args.scenes is None and not (scenes / "scenes.yaml").exists():
+        from ... import defaults
+
+        scenes = defaults.SCENES.parent  # installed as a tool: the scenes it ships
     obs = config.obs
     return run_setup(host=obs.host, port=obs.port, password=obs.password,
                      base_url=config.server.base_url, scenes_dir=scenes, dry_run=args.dry_run,

@@ -32,7 +32,7 @@ NO_DISPLAY = Said(N_("no DISPLAY set (hotkeys off; use the CLI or OBS hotkeys)")
 NO_RECORD = Said(N_("X server lacks the RECORD extension"))
 X_GONE = Said(N_("X server went away"))
 NOT_XORG = Said(N_("pynput is not using its X backend (PYNPUT_BACKEND is set?); hotkeys need it"))
-_NO_PYNPUT = Said(N_("pynput is not installed (pip install pynput)"))
+_NO_PYNPUT = Said(N_("global hotkeys are an extra: install study-overlay[hotkeys] (pynput)"))
 
 _OPEN_TIMEOUT = 5.0  # a frozen X server accepts the connection and then never answers
 _STOP_WAIT = 1.0

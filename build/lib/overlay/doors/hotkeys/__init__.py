@@ -1,0 +1,1 @@
+"""Global hotkeys door (X11, pynput)."""

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket door: /api/commands, /api/state, /ws."""

@@ -1,0 +1,1 @@
+"""OBS door: the obs-websocket link, follow mode, and `obs setup`."""

@@ -1,0 +1,144 @@
+"""The one place every command goes through, whatever door it came in by.
+
+Each command runs under one lock: the pure core, then the SQLite commit, then the stages
+after a commit, always in the order written in `Stages.in_order`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..core import focus, undo
+from ..core import session as core
+from ..core.settings import Config
+from ..storage.store import FileChanged, Storage, StorageError
+
+log = logging.getLogger("study_overlay")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Change:
+    rev: int
+    at: datetime
+    door: str
+    command: core.Command
+    state: core.State
+    events: tuple[core.Event, ...]
+
+
+Stage = Callable[[Change], None]
+
+
+class NotSaved(Exception):
+    """The commit failed (disk full, file gone); nothing changed. str() says why."""
+
+    def __init__(self, message: str, *, reloaded: bool = False, went_back: bool = False) -> None:
+        super().__init__(message)
+        self.reloaded = reloaded  # the file had changed underneath: the state is what it holds
+        self.went_back = went_back  # and its rev is lower than the one pages were shown
+
+
+@dataclass
+class Stages:
+    """What follows a commit, in this order: pages first (viewers), then OBS, chat, the clock."""
+
+    pages: Stage | None = None  # the new snapshot to every page and client
+    obs: Stage | None = None  # the scene the state wants, and the CustomEvent
+    chat: Stage | None = None  # what the Twitch link says of it (the recap after finish)
+    clock: Stage | None = None  # the next focus/break boundary to wake at
+
+    def in_order(self) -> tuple[tuple[str, Stage], ...]:
+        named = (("pages", self.pages), ("obs", self.obs), ("chat", self.chat), ("clock", self.clock))
+        return tuple((name, stage) for name, stage in named if stage is not None)
+
+
+class Dispatcher:
+    """Runs commands one at a time: core, then commit, then the stages."""
+
+    def __init__(
+        self, config: Config, storage: Storage, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.config = config
+        self.storage = storage
+        self.clock = clock
+        self.state, self.rev = storage.load()
+        self.history = storage.load_history()  # what undo and redo can take back or put back
+        self.stages = Stages()
+        self.on_reload: Callable[[], None] | None = None  # after the state was read back from the file
+        self._lock = asyncio.Lock()
+
+    async def dispatch(self, command: core.Command, door: str) -> Change:
+        """Apply a typed command. Raises core.Refused or NotSaved (nothing changed), or returns
+        the committed change."""
+        async with self._lock:
+            now = self.clock()
+            rev = self.rev + 1
+            try:
+                state, events, history = self._run(command, now, rev)
+            except core.Refused as refusal:
+                log.info("%s via %s refused: %s", command.name, door, refusal.name)
+                raise
+            try:
+                await self.storage.commit(rev, now, command, door, state, events, history)
+            except FileChanged as exc:
+                raise await self._take_up(command, exc) from None
+            except (sqlite3.Error, OSError, StorageError) as exc:
+                log.error("could not save %s: %s", command.name, exc)
+                raise NotSaved(f"could not save the change ({exc}); nothing changed") from None
+            except Exception as exc:  # a bug must not wedge the service: refuse, change nothing
+                log.exception("could not save %s", command.name)
+                raise NotSaved(f"could not save the change ({exc!r}); nothing changed") from None
+            self.state, self.rev, self.history = state, rev, history
+            change = Change(rev, now, door, command, state, events)
+            log.info("rev %d %s via %s -> %s", rev, command.name, door, core.phase(state))
+            # Inside the lock, so every stage sees changes in rev order.
+            for name, stage in self.stages.in_order():
+                try:
+                    stage(change)
+                except Exception:
+                    log.exception("stage %s failed on rev %d", name, rev)
+            return change
+
+    def _run(
+        self, command: core.Command, now: datetime, rev: int
+    ) -> tuple[core.State, tuple[core.Event, ...], undo.History]:
+        """The pure part: the core for a command, the history for undo and redo."""
+        if isinstance(command, undo.Undo):
+            state, history, moved = self.history.undo()
+            return state, (moved,), history
+        if isinstance(command, undo.Redo):
+            state, history, again = self.history.redo()
+            return state, (again,), history
+        state, events = core.apply(self.state, command, now, len(self.config.steps), self.config.focus_plans)
+        if isinstance(command, focus.CatchUp):  # the service's own: not a step of the history
+            return state, events, self.history
+        return state, events, self.history.record(undo.Entry(command.name, rev, now, self.state, state))
+
+    async def _take_up(self, command: core.Command, exc: FileChanged) -> NotSaved:
+        """The file is the truth: read it back rather than refuse every command from now on."""
+        shown = self.rev
+        try:
+            self.state, self.rev = await self.storage.reload()
+            self.history = self.storage.load_history()
+        except StorageError as again:
+            log.error("could not save %s: %s; %s", command.name, exc, again)
+            return NotSaved(f"could not save the change ({exc}; {again}); nothing changed")
+        log.warning("could not save %s: %s; took up what it holds now (rev %d)",
+                    command.name, exc, self.rev)
+        if self.on_reload is not None:
+            try:
+                self.on_reload()
+            except Exception:
+                log.exception("after taking up rev %d", self.rev)
+        return NotSaved(f"could not save the change: {exc}. The service now shows what the file "
+                        f"holds (rev {self.rev}); send the command again",
+                        reloaded=True, went_back=self.rev < shown)

@@ -1,0 +1,1 @@
+"""The SQLite file: commits of the running service, and read-only history for pages and export."""
