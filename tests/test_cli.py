@@ -77,6 +77,7 @@ def test_an_unreachable_server_exits_2_saying_so(tmp_path: Path) -> None:
     done = cli(config, "next")
     assert done.returncode == 2
     assert "cannot reach the server" in done.stderr and "Traceback" not in done.stderr
+    assert f"The address is from {config.resolve()}" in done.stderr  # which config it used
 
 
 def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:

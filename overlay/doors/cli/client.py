@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ...config import load_config
@@ -26,6 +27,7 @@ class Target:
     token: str
     note: str = ""  # how the address was chosen, when that may explain a failure
     lang: str = "en"  # the config's language:, for what the CLI prints
+    config: str = ""  # the config file the address came from
 
 
 def target_from(config_path: str, url: str | None, missing: str | None = None) -> Target:
@@ -33,7 +35,7 @@ def target_from(config_path: str, url: str | None, missing: str | None = None) -
     if missing is None:
         config = load_config(config_path)
         return Target((url or config.server.base_url).rstrip("/"), config.server.token,
-                      lang=config.language)
+                      lang=config.language, config=str(Path(config_path).resolve()))
     if url:
         return Target(url.rstrip("/"), "")
     url = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -66,7 +68,8 @@ def call(target: Target, body: dict[str, Any] | None) -> tuple[int, dict[str, An
     except (TimeoutError, urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         lang = language(target.lang)
-        hint = target.note or lang("is it running (make run)?")
+        hint = target.note or lang("is it running (study-overlay serve, or make run)? The address is "
+                                   "from %(config)s", config=target.config)
         raise Unreachable(lang("cannot reach the server at %(url)s (%(reason)s); %(hint)s",
                                url=target.url, reason=reason, hint=hint)) from None
 
