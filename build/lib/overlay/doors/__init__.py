@@ -1,1 +1,0 @@
-"""Ways in: each door parses its own input into typed core commands and calls dispatch."""

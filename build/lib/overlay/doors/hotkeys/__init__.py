@@ -1,1 +1,0 @@
-"""Global hotkeys door (X11, pynput)."""

@@ -1,1 +1,0 @@
-"""HTTP and WebSocket door: /api/commands, /api/state, /ws."""

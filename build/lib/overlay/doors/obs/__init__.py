@@ -1,1 +1,0 @@
-"""OBS door: the obs-websocket link, follow mode, and `obs setup`."""
