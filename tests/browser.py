@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import struct
 import subprocess
 import sys
-import threading
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from .procs import ServerProcess, free_port
+from .threaded import ThreadedApp
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -86,49 +84,16 @@ def start_server(folder: Path, **config: Any) -> ServerProcess:
     return ServerProcess(write_config(folder, port, **config), port).start()
 
 
-class AppServer:
+class AppServer(ThreadedApp):
     """The application served from a thread on a free loopback port: for a browser test that needs
     what a subprocess cannot give it, such as an injected clock. Use it as a context manager."""
 
     def __init__(self, make_app: Callable[[], web.Application]) -> None:
         self.make_app = make_app
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="app-server", daemon=True)
+        super().__init__()
 
-    def __enter__(self) -> AppServer:
-        self._thread.start()
-        if not self._ready.wait(15) or self._error is not None:
-            raise RuntimeError(f"the app did not start: {self._error!r}")
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(15)
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._serve())
-        except BaseException as exc:  # reported to the test thread by __enter__
-            self._error = exc
-            self._ready.set()
-
-    async def _serve(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        runner = web.AppRunner(self.make_app(), access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", self.port).start()
-            self._ready.set()
-            await self._stop.wait()
-        finally:
-            await runner.cleanup()
+    def build(self) -> web.Application:
+        return self.make_app()
 
 
 def command(server: ServerProcess | AppServer, name: str, **fields: Any) -> dict[str, Any]:

@@ -11,16 +11,14 @@ as OBS does.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import secrets
-import threading
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .procs import free_port
+from .threaded import ThreadedApp
 
 SCENES_SUB = 1 << 2  # EventSubscription::Scenes
 CHAPTER_REQUESTS = ("CreateRecordChapter",)  # new in 5.5 (OBS 30.2)
@@ -28,9 +26,12 @@ BASE_REQUESTS = ("GetVersion", "GetCurrentProgramScene", "SetCurrentProgramScene
                  "BroadcastCustomEvent", "GetRecordStatus", "GetSceneList")
 
 
-class FakeObs:
+class FakeObs(ThreadedApp):
+    thread_name = "fake-obs"
+
     def __init__(self, scenes: list[str], password: str = "stand-in-secret", *, chapters: bool = True,
                  version: str = "30.2.3", ws_version: str = "5.5.4") -> None:
+        super().__init__()
         self.scenes, self.password = scenes, password
         self.chapters_supported = chapters
         self.version, self.ws_version = version, ws_version
@@ -39,37 +40,16 @@ class FakeObs:
         self.format_has_chapters = True  # Hybrid MP4; plain MP4/MKV has none
         self.chapters: list[str] = []
         self.requests: list[str] = []
-        self.port = free_port()
         self._clients: list[tuple[web.WebSocketResponse, int]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
 
-    def __enter__(self) -> FakeObs:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    async def _serve(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+    def build(self) -> web.Application:
         app = web.Application()
         app.add_routes([web.get("/", self._ws)])
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.port).start()
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            for ws, _ in list(self._clients):
-                await ws.close()
-            await runner.cleanup()
+        return app
+
+    async def closing(self) -> None:
+        for ws, _ in list(self._clients):
+            await ws.close()
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(protocols=("obswebsocket.json",))

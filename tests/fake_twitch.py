@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from .procs import free_port
+from .threaded import ThreadedApp
 
-T = TypeVar("T")
 CHAT_LIMIT, CHAT_WINDOW = 20, 30.0  # messages per sender per 30 s (not a moderator of the channel)
 WELCOME_WINDOW = 10.0  # seconds to subscribe after the welcome
 
@@ -76,11 +73,12 @@ class Session:
     last: dict[str, Any] | None = None  # the last notification sent
 
 
-class FakeTwitch:
+class FakeTwitch(ThreadedApp):
+    thread_name = "fake-twitch"
+
     def __init__(self, client_id: str = "fakeclientid0000000000000000aa") -> None:
+        super().__init__()
         self.client_id = client_id
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.user = User("141981764", "studystreamer", "StudyStreamer")
         self.devices: dict[str, Device] = {}
         self.access: dict[str, tuple[str, float, list[str]]] = {}  # token -> (user id, expires, scopes)
@@ -104,10 +102,6 @@ class FakeTwitch:
         self.live = False  # the streamer's stream is on air (markers need it)
         self.markers: list[dict[str, Any]] = []
         self.silent = False  # stop keepalives (a dead link)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="fake-twitch", daemon=True)
 
     # --- addresses, for config.yaml ---------------------------------------------------------
 
@@ -123,22 +117,7 @@ class FakeTwitch:
 
     # --- running ----------------------------------------------------------------------------
 
-    def __enter__(self) -> FakeTwitch:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("the fake Twitch did not start")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        asyncio.run(self._serve())
-
-    async def _serve(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+    def build(self) -> web.Application:
         app = web.Application()
         app.add_routes([
             web.post("/oauth2/device", self._device), web.post("/oauth2/token", self._token),
@@ -148,21 +127,11 @@ class FakeTwitch:
             web.post("/helix/chat/messages", self._chat_message), web.get("/ws", self._ws),
             web.post("/helix/streams/markers", self._marker),
         ])
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.port).start()
-        self._ready.set()
-        try:
-            await self._stop.wait()
-        finally:
-            for ws in list(self.sockets):
-                await ws.close()
-            await runner.cleanup()
+        return app
 
-    def call(self, make: Callable[[], Awaitable[T]], timeout: float = 10) -> T:
-        """Run a coroutine of the fake's from the test's thread."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(make(), self._loop).result(timeout)  # type: ignore[arg-type]
+    async def closing(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close()
 
     # --- what a test does on "Twitch's side" ------------------------------------------------
 
