@@ -284,7 +284,7 @@ def test_the_service_carries_on_with_twitch_unreachable(tmp_path: Path) -> None:
         f"eventsub: 'ws://127.0.0.1:{nowhere}/ws'}}\n"))
     server = ServerProcess(config, port).start()
     try:
-        assert server.state()["twitch"]["state"] == "logged_out"
+        assert wait_for(lambda: server.state()["twitch"]["state"] == "logged_out", "logged out")
         assert post(server.url, {"command": "start"})[0] == 200
         proc = subprocess.run([sys.executable, "-m", "overlay", "--config", str(config), "twitch", "login"],
                               capture_output=True, text=True, timeout=30, cwd=tmp_path)

@@ -61,6 +61,7 @@ class TwitchDoor:
         if not self.config.enabled:
             self._status("off", Said(N_("twitch.enabled is false in config.yaml")))
             return
+        self._status("connecting")  # until the login is read: never "off" while it is on
         self._http = aiohttp.ClientSession()
         self._helix = Helix(self._http, self.config.urls, self.config.client_id)
         if self.config.post_recap or self.config.markers:
