@@ -212,6 +212,7 @@ class Storage:
             self.lock.release()
             raise
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage")
+        self._last_after: tuple[core.State | None, str] = (None, "")  # the last undo entry's after, as text
 
     def load(self) -> tuple[core.State, int]:
         return _load(self._connection(), len(self.steps))
@@ -298,10 +299,15 @@ class Storage:
             self._resync(state)
         elif history is not None and history.done and history.done[-1].rev == rev:
             entry = history.done[-1]
+            # The state before a command is, most often, the one the previous command made: its
+            # text is kept from then rather than made again.
+            last_state, last_text = self._last_after
+            before = last_text if entry.before is last_state else full_state_to_json(entry.before)
+            after = full_state_to_json(entry.after)
             db.execute("DELETE FROM undo WHERE undone = 1")  # no redo past a new command
             db.execute("INSERT INTO undo (rev, command, at, undone, before, after) VALUES (?, ?, ?, 0, ?, ?)",
-                       (rev, entry.command, _t(entry.at), full_state_to_json(entry.before),
-                        full_state_to_json(entry.after)))
+                       (rev, entry.command, _t(entry.at), before, after))
+            self._last_after = (entry.after, after)
             db.execute("DELETE FROM undo WHERE rev < ?", (history.done[0].rev,))
 
     def _resync(self, state: core.State) -> None:
