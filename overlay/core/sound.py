@@ -129,6 +129,7 @@ class Occurrence:
     id: str  # the same every time it is worked out: pages remember it once played
     cue: str
     at: datetime
+    test: bool = False  # a test-sound: it plays even when its cue is off
 
 
 def _t(at: datetime) -> str:
@@ -161,5 +162,5 @@ def occurrences(
                                     deadline - before))
     if state.tested is not None:
         cue, at = state.tested
-        found.append(Occurrence(f"test:{cue}:{_t(at)}", cue, at))
+        found.append(Occurrence(f"test:{cue}:{_t(at)}", cue, at, test=True))
     return tuple(sorted((o for o in found if now - FRESH <= o.at <= now + AHEAD), key=lambda o: o.at))

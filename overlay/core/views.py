@@ -118,7 +118,7 @@ def _sound(state: core.State, config: Config, now: datetime) -> dict[str, Any]:
     return {"muted": state.muted, "cues": [
         {"id": o.id, "cue": o.cue, "in_s": seconds(o.at - now), "url": f"/sounds/{o.cue}",
          "volume": cues[o.cue].volume}
-        for o in found if cues[o.cue].enabled or o.id.startswith("test:")
+        for o in found if cues[o.cue].enabled or o.test
     ]}
 
 
