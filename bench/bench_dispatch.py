@@ -31,7 +31,7 @@ async def run(folder: Path) -> list[float]:
     config = load_config(ROOT / "config.yaml")
     config = dataclasses.replace(config, storage_path=folder / "bench.sqlite3")
     storage = Storage(config.storage_path, config.steps)
-    live = Live(config, Dispatcher(config, storage), Hub())
+    live = Live(Dispatcher(config, storage), Hub())
     await live.dispatch(commands.parse({"command": "start"}, config.steps), "http")
     times = []
     for i in range(200):

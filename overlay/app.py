@@ -23,7 +23,7 @@ from .config import ConfigError, load_config
 from .core.settings import Config, ServerConfig, is_loopback_host
 from .doors.hotkeys.door import hotkey_service
 from .doors.http import api
-from .doors.obs.door import ObsDoor
+from .doors.obs.door import ObsPart
 from .doors.twitch import http as twitch_http
 from .doors.twitch.door import TwitchDoor
 from .i18n import N_, Said, language
@@ -33,6 +33,7 @@ from .runtime.dispatcher import Dispatcher, utc_now
 from .runtime.hub import Hub
 from .runtime.live import LIVE, Live
 from .runtime.security import host_guard
+from .setup import page as setup
 from .storage.store import Storage, StorageError
 from .storage.tokens import LoginStore
 
@@ -45,6 +46,13 @@ def routes() -> list[web.AbstractRouteDef]:
         web.get("/overlay/sound", sounds.sound_page),
         web.get("/sounds/{cue}", sounds.sound_file),
         web.get("/control", overlays.control),
+        web.get("/setup", setup.setup_page),
+        web.get("/api/setup", setup.get_setup),
+        web.post("/api/setup/obs/test", setup.test_obs),
+        web.post("/api/setup/obs", setup.save_obs),
+        web.post("/api/setup/scenes", setup.scenes),
+        web.post("/api/setup/routine", setup.save_routine),
+        web.post("/api/setup/hotkeys/check", setup.check_hotkeys),
         web.post("/api/twitch/login", twitch_http.begin_login),
         web.post("/api/twitch/reload", twitch_http.login_changed),
         web.get("/history", history.history_page),
@@ -71,7 +79,7 @@ def build_app(
         client_max_size=api.MAX_BODY,
     )
     hub = Hub()
-    live = Live(config, Dispatcher(config, storage, clock), hub)
+    live = Live(Dispatcher(config, storage, clock), hub)
     app[LIVE] = live
     app.add_routes(routes())
     overlays.cache_static(app)
@@ -89,7 +97,7 @@ def _hotkeys(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
             live.set_status("hotkeys", {"state": "off", "reason": off, "words": off.words(), "confirm": None})
             yield
             return
-        service = hotkey_service(live)
+        service = app[setup.HOTKEYS] = hotkey_service(live)
         await service.start()
         live.set_status("hotkeys", service.status.to_dict())
         yield
@@ -110,15 +118,10 @@ def _twitch(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
 
 def _obs(live: Live) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        if not live.config.obs.enabled:
-            yield
-            return
-        door = ObsDoor(live)
-        live.dispatcher.stages.obs = door.on_change
-        await door.start()
+        part = app[setup.OBS] = ObsPart(live)
+        await part.start()
         yield
-        live.dispatcher.stages.obs = None
-        await door.stop()
+        await part.stop()
 
     return ctx
 
@@ -198,6 +201,7 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         config, storage = prepare(config_path, host=host, port=port, db=db)
+        first = storage.load()[1] == 0  # nothing was ever done with this database
         app = build_app(config, storage, outside=True)  # reads the state back from the file
     except StorageError as exc:
         print(f"storage error: {exc}", file=sys.stderr)
@@ -205,10 +209,13 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: Path | No
     base = config.server.base_url
     token = f"?token={config.server.token}" if config.server.token else ""
     lang = language(config.language)
-    labels = [lang("start page:"), lang("control dock:"), lang("state (JSON):")]
-    start, dock, state = (label.ljust(max(map(len, labels)) + 1) for label in labels)
-    lines = [lang("study-overlay serving on %(url)s (data: %(path)s)", url=base, path=config.storage_path),
-             f"{start}{base}/", lang("OBS browser sources (read-only):")]
+    labels = [lang("start page:"), lang("set up:"), lang("control dock:"), lang("state (JSON):")]
+    start, set_up, dock, state = (label.ljust(max(map(len, labels)) + 1) for label in labels)
+    lines = [lang("study-overlay serving on %(url)s (data: %(path)s)", url=base, path=config.storage_path)]
+    if first:
+        lines.append(lang("First start: open %(url)s to connect OBS and set up your routine.",
+                          url=f"{base}/setup{token}"))
+    lines += [f"{start}{base}/", f"{set_up}{base}/setup{token}", lang("OBS browser sources (read-only):")]
     lines += [f"  {base}/overlay/{name}" for name in (*overlays.OVERLAYS, "sound")]
     lines += [f"{dock}{base}/control{token}", f"{state}{base}/api/state"]
     try:

@@ -23,7 +23,9 @@ from .threaded import ThreadedApp
 SCENES_SUB = 1 << 2  # EventSubscription::Scenes
 CHAPTER_REQUESTS = ("CreateRecordChapter",)  # new in 5.5 (OBS 30.2)
 BASE_REQUESTS = ("GetVersion", "GetCurrentProgramScene", "SetCurrentProgramScene", "GetStudioModeEnabled",
-                 "BroadcastCustomEvent", "GetRecordStatus", "GetSceneList")
+                 "BroadcastCustomEvent", "GetRecordStatus", "GetSceneList", "GetInputKindList")
+# GetInputKindList as an OBS built with the browser plugin answers it (unversioned: false).
+INPUT_KINDS = ["image_source", "color_source_v3", "text_ft2_source_v2", "browser_source", "ffmpeg_source"]
 
 
 class FakeObs(ThreadedApp):
@@ -109,6 +111,8 @@ class FakeObs(ThreadedApp):
             await self._event("CurrentProgramSceneChanged", SCENES_SUB,
                               {"sceneName": self.program, "sceneUuid": ""})
             return ok()
+        if kind == "GetInputKindList":
+            return ok({"inputKinds": INPUT_KINDS})
         if kind == "GetStudioModeEnabled":
             return ok({"studioModeEnabled": False})
         if kind == "GetRecordStatus":

@@ -39,7 +39,10 @@ NOT_INSTALLED = "global hotkeys are an extra: install study-overlay[hotkeys] (py
 def test_status_to_dict() -> None:
     status = HotkeyStatus("active", "listening on :1", "reset")
     assert status.to_dict() == {
-        "state": "active", "reason": "listening on :1", "words": None, "confirm": "reset"}
+        "state": "active", "reason": "listening on :1", "words": None, "confirm": "reset", "checking": False,
+        "heard": None}
+    heard = HotkeyStatus("active", "listening on :1", checking=True, heard=("<ctrl>+<alt>+n", "next", 2))
+    assert heard.to_dict()["heard"] == {"combo": "<ctrl>+<alt>+n", "command": "next", "n": 2}
     # A reason we word ourselves carries its message, so the dock can show it in its language.
     said = HotkeyStatus("active", Said("listening on %(display)s", display=":1"))
     assert said.to_dict()["reason"] == "listening on :1"

@@ -81,11 +81,15 @@ def test_the_wheel_runs_from_a_fresh_home_with_nothing_from_the_clone(
         wait_for(lambda: urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200, "serve")
         done = run("start")
         assert done.returncode == 0, done.stderr
-        with urllib.request.urlopen(f"{url}/overlay/timer", timeout=5) as page:
-            html = page.read().decode()
-        for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', html):
-            with urllib.request.urlopen(url + asset, timeout=5) as answer:
-                assert answer.status == 200, asset
+        for path in ("/overlay/timer", "/setup"):
+            with urllib.request.urlopen(f"{url}{path}", timeout=5) as page:
+                html = page.read().decode()
+            for asset in re.findall(r'(?:href|src)="(/static/[^"]+)"', html):
+                with urllib.request.urlopen(url + asset, timeout=5) as answer:
+                    assert answer.status == 200, asset
+        assert str(config) in html  # /setup saves to the config in the user's folder
+        done = run_setup_save(url)
+        assert done == "[]" and "label: Finish the course" in config.read_text()
         with urllib.request.urlopen(f"{url}/sounds/break", timeout=5) as answer:
             assert answer.read()[:4] == b"RIFF"
         with urllib.request.urlopen(f"{url}/api/state", timeout=5) as answer:
@@ -98,3 +102,17 @@ def test_the_wheel_runs_from_a_fresh_home_with_nothing_from_the_clone(
         server.terminate()
         output, _ = server.communicate(timeout=20)
     assert str(ROOT) not in output, output
+    assert "First start: open" in output  # a fresh database: serve points to /setup
+
+
+def run_setup_save(url: str) -> str:
+    """A save from /setup on the installed tool: ruamel.yaml is there, the config in the user's folder."""
+    with urllib.request.urlopen(f"{url}/api/setup", timeout=5) as answer:
+        form = json.loads(answer.read())
+    body = {"version": form["version"], "steps": form["steps"], "goal": form["goal"],
+            "deadline": {**form["deadline"], "label": "Finish the course"}}
+    request = urllib.request.Request(f"{url}/api/setup/routine", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+        return str(json.loads(answer.read())["at_start"])

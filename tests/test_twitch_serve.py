@@ -247,7 +247,9 @@ def _no_secret_anywhere(fake: FakeTwitch, text: str) -> None:
 
 
 @pytest.mark.chromium
-def test_connect_twitch_from_the_dock(tmp_path: Path, twitch: FakeTwitch) -> None:
+@pytest.mark.parametrize("where", ["/control", "/setup"])
+def test_connect_twitch_from_the_dock_and_the_setup_page(tmp_path: Path, twitch: FakeTwitch,
+                                                         where: str) -> None:
     from .browser import new_page, running_chromium, wait_field, wait_live
 
     config, port = configured(tmp_path, twitch)
@@ -255,7 +257,7 @@ def test_connect_twitch_from_the_dock(tmp_path: Path, twitch: FakeTwitch) -> Non
     try:
         for browser in running_chromium():
             with new_page(browser, 900, 1200) as page:
-                page.goto(f"{server.url}/control")
+                page.goto(f"{server.url}{where}")
                 wait_live(page)
                 wait_field(page, "twitch.state", "logged out")
                 button = page.locator("#so-twitch-login")

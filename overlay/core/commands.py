@@ -16,6 +16,7 @@ from typing import Any
 from . import focus, sound, undo
 from . import session as core
 from .durations import format_duration, parse_duration
+from .routine import Reroute
 from .settings import Step
 
 DOORS = ("http", "ws", "dock", "cli", "hotkey", "obs")
@@ -172,9 +173,11 @@ def _step(ref: Any, steps: Sequence[Step]) -> int:
     return index
 
 
-def to_dict(command: core.Command, steps: Sequence[Step]) -> dict[str, Any]:
+def to_dict(command: core.Command | Reroute, steps: Sequence[Step]) -> dict[str, Any]:
     """The JSON form of a command, as the command log keeps it (steps by 1-based number)."""
     out: dict[str, Any] = {"command": command.name}
+    if isinstance(command, Reroute):  # the routine it moved to
+        return {**out, "steps": [st.id for st in steps]}
     spec = COMMANDS.get(command.name)  # None: the service's own (catch-up), with no argument
     arg = spec.arg if spec else None
     if arg == NOTE_ARG:

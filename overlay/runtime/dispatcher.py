@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..core import focus, undo
+from ..core import focus, routine, undo
 from ..core import session as core
 from ..core.settings import Config
 from ..storage.store import FileChanged, Storage, StorageError
@@ -30,7 +30,7 @@ class Change:
     rev: int
     at: datetime
     door: str
-    command: core.Command
+    command: core.Command | routine.Reroute
     state: core.State
     events: tuple[core.Event, ...]
 
@@ -100,13 +100,41 @@ class Dispatcher:
             self.state, self.rev, self.history = state, rev, history
             change = Change(rev, now, door, command, state, events)
             log.info("rev %d %s via %s -> %s", rev, command.name, door, core.phase(state))
-            # Inside the lock, so every stage sees changes in rev order.
-            for name, stage in self.stages.in_order():
-                try:
-                    stage(change)
-                except Exception:
-                    log.exception("stage %s failed on rev %d", name, rev)
+            self._after(change)
             return change
+
+    async def reconfigure(self, config: Config) -> Change | None:
+        """Take up an edited config.yaml. If its routine moved or removed steps, the sessions and
+        the undo history follow their steps' ids in one committed change (returned); raises
+        NotSaved and keeps the old config when that cannot be saved."""
+        async with self._lock:
+            m = routine.moves([st.id for st in self.config.steps], [st.id for st in config.steps])
+            if m.identity:
+                self.config, self.storage.steps = config, config.steps  # titles, targets, scenes
+                return None
+            now, rev = self.clock(), self.rev + 1
+            command = routine.Reroute(m)
+            state, history = routine.reroute(self.state, m), routine.reroute_history(self.history, m)
+            old_steps, self.storage.steps = self.storage.steps, config.steps
+            try:
+                await self.storage.commit(rev, now, command, "setup", state, (), history)
+            except Exception as exc:  # the file changed, the disk is full: the old routine stays
+                self.storage.steps = old_steps
+                log.error("could not save the new routine: %s", exc)
+                raise NotSaved(f"could not save the change ({exc}); nothing changed") from None
+            self.config, self.state, self.rev, self.history = config, state, rev, history
+            log.info("rev %d routine changed to %s", rev, ", ".join(st.id for st in config.steps))
+            change = Change(rev, now, "setup", command, state, ())
+            self._after(change)
+            return change
+
+    def _after(self, change: Change) -> None:
+        """The stages, inside the lock, so every stage sees changes in rev order."""
+        for name, stage in self.stages.in_order():
+            try:
+                stage(change)
+            except Exception:
+                log.exception("stage %s failed on rev %d", name, change.rev)
 
     def _run(
         self, command: core.Command, now: datetime, rev: int

@@ -23,8 +23,7 @@ from .hub import Hub
 
 
 class Live:
-    def __init__(self, config: Config, dispatcher: Dispatcher, hub: Hub) -> None:
-        self.config = config
+    def __init__(self, dispatcher: Dispatcher, hub: Hub) -> None:
         self.dispatcher = dispatcher
         self.hub = hub
         obs_off, not_started = Said(N_("obs.enabled is false in config.yaml")), Said(N_("not started"))
@@ -38,6 +37,17 @@ class Live:
         self._closing: asyncio.Future[None] | None = None
         dispatcher.stages.pages = self._on_change
         self.text = self.render(dispatcher.clock())
+
+    @property
+    def config(self) -> Config:
+        """The config in use: the dispatcher's, which the setup page can replace while it runs."""
+        return self.dispatcher.config
+
+    async def reconfigure(self, config: Config) -> None:
+        """Take up an edited config; pages get the new titles and targets at once. Raises NotSaved."""
+        if await self.dispatcher.reconfigure(config) is None:  # same steps: no new rev
+            self.status_rev += 1
+            self.republish()
 
     async def dispatch(self, command: core.Command, door: str) -> Change:
         """Every door's way in. Raises core.Refused or NotSaved; nothing changed then."""

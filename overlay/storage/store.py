@@ -19,9 +19,12 @@ from typing import Any
 from ..core import focus, undo
 from ..core import session as core
 from ..core.commands import to_dict
+from ..core.routine import Reroute
 from ..core.settings import Step
 from .lock import DatabaseLock, InUse
 from .schema import APPLICATION_ID, VERSION, create, migrate
+
+Logged = core.Command | Reroute  # what the command log keeps: a door's command, or the routine's edit
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -252,7 +255,7 @@ class Storage:
         return self._db
 
     async def commit(
-        self, rev: int, now: datetime, command: core.Command, door: str,
+        self, rev: int, now: datetime, command: Logged, door: str,
         state: core.State, events: tuple[core.Event, ...], history: undo.History | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
@@ -261,7 +264,7 @@ class Storage:
         )
 
     def commit_sync(
-        self, rev: int, now: datetime, command: core.Command, door: str,
+        self, rev: int, now: datetime, command: Logged, door: str,
         state: core.State, events: tuple[core.Event, ...], history: undo.History | None = None,
     ) -> None:
         db = self._connection()
@@ -285,14 +288,18 @@ class Storage:
                 self._save_session(state.discarded, state.discarded_at if state.discarded.active else None)
             for event in events:
                 self._apply_event(event, state)
-            self._keep_history(rev, state, events, history)
+            self._keep_history(rev, command, state, events, history)
 
     def _keep_history(
-        self, rev: int, state: core.State, events: tuple[core.Event, ...], history: undo.History | None
+        self, rev: int, command: Logged, state: core.State, events: tuple[core.Event, ...],
+        history: undo.History | None,
     ) -> None:
         db = self._connection()
         moved = next((e for e in events if isinstance(e, undo.Undone | undo.Redone)), None)
-        if moved is not None:  # the command's row says whether it stands; the tables follow the state
+        if history is not None and isinstance(command, Reroute):
+            self._rewrite_history(history)
+            self._resync(state)
+        elif moved is not None:  # the command's row says whether it stands; the tables follow the state
             flag = int(isinstance(moved, undo.Undone))
             db.execute("UPDATE undo SET undone = ? WHERE rev = ?", (flag, moved.entry.rev))
             db.execute("UPDATE commands SET undone = ? WHERE rev = ?", (flag, moved.entry.rev))
@@ -309,6 +316,16 @@ class Storage:
                        (rev, entry.command, _t(entry.at), before, after))
             self._last_after = (entry.after, after)
             db.execute("DELETE FROM undo WHERE rev < ?", (history.done[0].rev,))
+
+    def _rewrite_history(self, history: undo.History) -> None:
+        """After the routine changed: every entry's states, carried over to it, replace the old."""
+        db = self._connection()
+        db.execute("DELETE FROM undo")
+        rows = [(e.rev, e.command, _t(e.at), flag, full_state_to_json(e.before), full_state_to_json(e.after))
+                for flag, entries in ((0, history.done), (1, history.undone)) for e in entries]
+        db.executemany("INSERT INTO undo (rev, command, at, undone, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+                       rows)
+        self._last_after = (None, "")
 
     def _resync(self, state: core.State) -> None:
         """After an undo or a redo: the sessions' rows and failures as the state has them."""

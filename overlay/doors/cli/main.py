@@ -161,14 +161,10 @@ def _check_config(path: str) -> int:
 
 
 def _obs_setup(args: argparse.Namespace) -> int:
-    from ..obs.setup import run_setup  # obsws-python loads only for this command
+    from ..obs.setup import run_setup, scenes_dir  # obsws-python loads only for this command
 
     config = load_config(args.config)
-    scenes = args.scenes or Path(args.config).resolve().parent / "scenes"
-    if args.scenes is None and not (scenes / "scenes.yaml").exists():
-        from ... import defaults
-
-        scenes = defaults.SCENES.parent  # installed as a tool: the scenes it ships
+    scenes = args.scenes or scenes_dir(Path(args.config))
     obs = config.obs
     return run_setup(host=obs.host, port=obs.port, password=obs.password,
                      base_url=config.server.base_url, scenes_dir=scenes, dry_run=args.dry_run,

@@ -44,10 +44,13 @@ class HotkeyStatus:
     state: str  # "off" | "active" | "error"
     reason: str
     confirm: str | None = None  # the command waiting for a confirming second press
+    checking: bool = False  # the setup page's "press it now": presses are heard, not run
+    heard: tuple[str, str, int] | None = None  # the last press heard: combo, command, a count
 
     def to_dict(self) -> dict[str, object]:
+        heard = self.heard and {"combo": self.heard[0], "command": self.heard[1], "n": self.heard[2]}
         return {"state": self.state, "reason": self.reason, "words": words_of(self.reason),
-                "confirm": self.confirm}
+                "confirm": self.confirm, "checking": self.checking, "heard": heard}
 
 
 class HotkeyService:
@@ -76,6 +79,7 @@ class HotkeyService:
         self._listener: Any = None
         self._started = False
         self._expiry: asyncio.TimerHandle | None = None
+        self._check_end: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.status = HotkeyStatus("off", Said(N_("not started")))
 
@@ -114,6 +118,9 @@ class HotkeyService:
     async def stop(self) -> None:
         """Stops listening and lets submitted commands finish; returns within a few seconds."""
         self._cancel_expiry()
+        if self._check_end is not None:
+            self._check_end.cancel()
+            self._check_end = None
         listener, self._listener = self._listener, None
         if listener is not None:
             _halt_soon(listener)
@@ -166,14 +173,30 @@ class HotkeyService:
 
     # Called on the listener thread.
     def _key_event(self, loop: asyncio.AbstractEventLoop, combo: str, pressed: bool, at: float) -> None:
-        _call_in_loop(loop, self._on_combo, self._bindings[combo], pressed, at)
+        _call_in_loop(loop, self._on_combo, combo, pressed, at)
 
     def _ended(self, loop: asyncio.AbstractEventLoop, listener: Any, reason: str) -> None:
         _call_in_loop(loop, self._on_listener_end, listener, reason)
 
     # Called in the loop.
-    def _on_combo(self, command: Command, pressed: bool, at: float) -> None:
+    def check(self, seconds: float) -> None:
+        """For `seconds` from now, a bound press is reported as heard and runs nothing (0: stop)."""
+        if self._check_end is not None:
+            self._check_end.cancel()
+            self._check_end = None
+        if seconds > 0:
+            self._check_end = asyncio.get_running_loop().call_later(seconds, self.check, 0)
+        if self.status.checking != (seconds > 0):
+            self._set(replace(self.status, checking=seconds > 0))
+
+    def _on_combo(self, combo: str, pressed: bool, at: float) -> None:
         if self._listener is None:
+            return
+        command = self._bindings[combo]
+        if self._check_end is not None:
+            if pressed:
+                count = self.status.heard[2] + 1 if self.status.heard else 1
+                self._set(replace(self.status, heard=(combo, command.name, count)))
             return
         if not pressed:
             self._guard.release(command.name, at)

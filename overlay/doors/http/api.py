@@ -87,31 +87,39 @@ async def post_command(request: web.Request) -> web.Response:
     denied = command_denied(request, live.config.server)
     if denied is not None:
         return denied
+    data, refused = await read_json(request, 'send {"command": "next"}')
+    if refused is not None:
+        return refused
+    door = _door(request.headers.get("X-Study-Overlay-Door"), "http")
+    status, payload = await run_command(live, data, door)
+    if status == 200:
+        return web.Response(text=live.text, content_type="application/json")
+    return web.json_response(payload, status=status)
+
+
+async def read_json(request: web.Request, example: str) -> tuple[Any, web.Response | None]:
+    """A request's JSON body, or the 400 answer that says why it cannot be read."""
     try:
         raw = await request.read()  # client_max_size caps it, after any Content-Encoding
     except web.HTTPRequestEntityTooLarge:
-        return error(400, f"body too large; at most {MAX_BODY} bytes")
+        return None, error(400, f"body too large; at most {MAX_BODY} bytes")
     except web.RequestPayloadError:
         encoding = request.headers.get("Content-Encoding", "")
         answer = error(400, f"the body cannot be decoded (Content-Encoding: {encoding[:40]!r})")
         # The rest of the body cannot be read either: close after answering, don't drain it.
         answer.force_close()
         request.content.feed_eof()
-        return answer
+        return None, answer
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark is allowed, and dropped
     except UnicodeDecodeError:
-        return error(400, 'body is not UTF-8 text; send JSON like {"command": "next"}')
+        return None, error(400, f"body is not UTF-8 text; {example}")
     data, problem = _json(text)
     if data is _NOT_JSON:
-        return error(400, 'body is not JSON; send {"command": "next"}')
+        return None, error(400, f"body is not JSON; {example}")
     if problem is not None:
-        return error(400, problem)
-    door = _door(request.headers.get("X-Study-Overlay-Door"), "http")
-    status, payload = await run_command(live, data, door)
-    if status == 200:
-        return web.Response(text=live.text, content_type="application/json")
-    return web.json_response(payload, status=status)
+        return None, error(400, problem)
+    return data, None
 
 
 async def websocket(request: web.Request) -> web.WebSocketResponse:

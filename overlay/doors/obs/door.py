@@ -9,7 +9,7 @@ from ...core import focus
 from ...core import session as core
 from ...core.scenes import step_for_scene, summary, wanted_scene
 from ...core.settings import Config
-from ...i18n import Language, language
+from ...i18n import N_, Language, Said, language
 from ...runtime.dispatcher import Change, NotSaved
 from ...runtime.live import Live
 from .link import ObsLink
@@ -88,3 +88,41 @@ class ObsDoor:
             log.info("follow to scene %r not applied: %s (%s)", scene, refusal, refusal.name)
         except NotSaved as exc:
             log.warning("follow to scene %r: %s", scene, exc)
+
+
+class ObsPart:
+    """The OBS door as the service holds it: started from config.yaml's obs section, and started
+    again when the setup page saves a new one."""
+
+    def __init__(self, live: Live) -> None:
+        self.live = live
+        self.door: ObsDoor | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        async with self._lock:
+            await self._start()
+
+    async def stop(self) -> None:
+        async with self._lock:
+            await self._stop()
+
+    async def restart(self) -> None:
+        async with self._lock:
+            await self._stop()
+            await self._start()
+
+    async def _start(self) -> None:
+        if not self.live.config.obs.enabled:
+            off = Said(N_("obs.enabled is false in config.yaml"))
+            self.live.set_status("obs", {"state": "off", "reason": off, "words": off.words()})
+            return
+        self.door = ObsDoor(self.live)
+        self.live.dispatcher.stages.obs = self.door.on_change
+        await self.door.start()
+
+    async def _stop(self) -> None:
+        door, self.door = self.door, None
+        if door is not None:
+            self.live.dispatcher.stages.obs = None
+            await door.stop()

@@ -64,9 +64,20 @@ class LinkStatus:
 class LinkError(Exception):
     """A link failure with its human reason already worked out (a Said, for the dock's language)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, kind: str = "other") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind  # auth | unreachable | foreign | frozen | other: what the setup page hints
+
+
+def error_kind(exc: BaseException) -> str:
+    if isinstance(exc, WebSocketTimeoutException | OBSSDKTimeoutError | TimeoutError):
+        return "frozen"
+    if isinstance(exc, WebSocketBadStatusException | ValueError):
+        return "foreign"
+    if isinstance(exc, OSError | WebSocketAddressException | WebSocketConnectionClosedException):
+        return "unreachable"
+    return "other"
 
 
 def describe_error(exc: BaseException, host: str, port: int) -> str:  # a Said where we word it
@@ -140,9 +151,9 @@ def connect(kind: type[Any], *, host: str, port: int, password: str, timeout: fl
         needs_auth = bool(hello and "authentication" in hello.get("d", {}))
         if isinstance(exc, OBSSDKError) and needs_auth:
             if not password:
-                raise LinkError(Said(N_("authentication failed: OBS requires a password"))) from exc
-            raise LinkError(Said(N_("authentication failed: wrong password"))) from exc
-        raise LinkError(describe_error(exc, host, port)) from exc
+                raise LinkError(Said(N_("authentication failed: OBS requires a password")), "auth") from exc
+            raise LinkError(Said(N_("authentication failed: wrong password")), "auth") from exc
+        raise LinkError(describe_error(exc, host, port), error_kind(exc)) from exc
 
 
 @dataclass

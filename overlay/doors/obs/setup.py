@@ -10,6 +10,7 @@ from typing import Any, TextIO
 import obsws_python
 import yaml
 
+from ...i18n import N_, words_of
 from .link import LinkError, close_client, connect, describe_error
 
 BROWSER_KIND = "browser_source"
@@ -250,6 +251,47 @@ def provision(client: Any | None, specs: Sequence[SceneSpec], *, base_url: str, 
             print(line, file=out)
         return EXIT_NO_BROWSER
     return EXIT_FAILED if notes else EXIT_OK
+
+
+HINTS = {
+    "unreachable": N_("Is OBS running? In OBS open Tools > WebSocket Server Settings, tick Enable "
+                      "WebSocket server, and check that its port is the one here."),
+    "auth": N_("Copy the password from OBS: Tools > WebSocket Server Settings > Show Connect Info."),
+    "foreign": N_("Another program answers at this port: check the port in OBS's Tools > WebSocket "
+                  "Server Settings."),
+    "frozen": N_("OBS does not answer: it may be frozen or busy; restart it and try again."),
+}
+
+
+def probe(host: str, port: int, password: str, timeout: float = 3.0) -> dict[str, Any]:
+    """The setup page's "Test connection": OBS's version, or the reason and what to do."""
+    try:
+        client = connect(obsws_python.ReqClient, host=host, port=port, password=password, timeout=timeout)
+    except LinkError as exc:
+        hint = HINTS.get(exc.kind)
+        return {"ok": False, "reason": str(exc.reason), "words": words_of(exc.reason),
+                "kind": exc.kind, "hint": hint}
+    try:
+        version = client.send("GetVersion", raw=True)
+        kinds = client.send("GetInputKindList", raw=True)["inputKinds"]
+    except Exception as exc:
+        reason = describe_error(exc, host, port)
+        return {"ok": False, "reason": str(reason), "words": words_of(reason), "kind": "other", "hint": None}
+    finally:
+        close_client(client)
+    return {"ok": True, "obs": version.get("obsVersion"), "websocket": version.get("obsWebSocketVersion"),
+            "browser_source": BROWSER_KIND in kinds}
+
+
+def scenes_dir(config_path: Path | None) -> Path:
+    """scenes/ beside the config when it has a scenes.yaml, else the scenes the package ships."""
+    if config_path is not None:
+        beside = Path(config_path).resolve().parent / "scenes"
+        if (beside / SCENES_FILE).exists():
+            return beside
+    from ... import defaults  # installed as a tool: no scenes/ beside the user's config
+
+    return defaults.SCENES.parent
 
 
 def run_setup(*, host: str, port: int, password: str, base_url: str, scenes_dir: Path,
