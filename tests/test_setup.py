@@ -13,6 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from overlay.app import build_app
+from overlay.core.focus import Focus
+from overlay.runtime.boundary import BOUNDARIES
 from overlay.config import load_config
 from overlay.storage.store import Storage
 
@@ -122,7 +124,7 @@ async def test_a_title_change_alone_is_pushed_without_a_new_rev(app: Client) -> 
         steps = [{**f["steps"][0], "title": "Notes from last time"}, *f["steps"][1:]]
         assert (await app.post("/api/setup/routine", json=routine_body(f, steps))).status == 200
         pushed = json.loads((await ws.receive()).data)
-    assert pushed["rev"] == first["rev"] and pushed["status_rev"] > first["status_rev"]
+    assert pushed["rev"] == first["rev"]
     assert pushed["step"]["title"] == "Notes from last time"
 
 
@@ -133,18 +135,19 @@ async def test_the_new_routine_and_the_session_survive_a_restart(serve: Callable
     clock.advance(minutes=3)
     await command(app, "next")
     f = await form(app)
-    steps = [s for s in f["steps"] if s["id"] != "review"]  # the step behind us, removed
+    steps = [{"id": None, "title": "Warm-up", "target": "", "scene": "", "focus": False},
+             *[s for s in f["steps"] if s["id"] != "project"]]  # one step in front, the last one out
     assert (await app.post("/api/setup/routine", json=routine_body(f, steps))).status == 200
     before = await (await app.get("/api/state")).json()
     await app.close()  # closing twice (again at the end) is harmless
     again = await serve(path=tmp_path / "config.yaml")
     after = await (await again.get("/api/state")).json()
-    assert (after["rev"], after["step"]["id"], after["step"]["count"]) == (before["rev"], "lecture", 5)
+    assert (after["rev"], after["step"]["id"], after["step"]["count"]) == (before["rev"], "lecture", 6)
     assert after["step"]["elapsed_s"] == before["step"]["elapsed_s"]
-    # Undo still works across the edit, in the new routine: back before `next`.
+    # Undo still works across the edit, in the new routine: back before `next`, on the review.
     assert (await again.post("/api/commands", json={"command": "undo"})).status == 200
     back = await (await again.get("/api/state")).json()
-    assert (back["step"]["id"], back["step"]["count"]) == ("lecture", 5)  # review's place went to lecture
+    assert (back["step"]["id"], back["step"]["number"], back["step"]["count"]) == ("review", 2, 6)
 
 
 @pytest.mark.parametrize(("change", "says"), [
@@ -237,3 +240,17 @@ async def test_checking_hotkeys_without_a_listener_is_refused_with_the_reason(ap
 async def test_the_setup_page_is_linked_from_the_start_page_and_the_dock(app: Client) -> None:
     for path in ("/", "/control"):
         assert 'href="/setup' in await (await app.get(path)).text()
+
+
+async def test_turning_focus_cycles_on_for_the_current_step_sets_the_clock_for_its_first_break(
+    app: Client, clock: FakeClock
+) -> None:
+    await command(app, "start")
+    boundaries = app.server.app[BOUNDARIES]
+    assert boundaries.wakes_at is None  # no cycles in the shipped routine
+    f = await form(app)
+    steps = [{**f["steps"][0], "focus": True}, *f["steps"][1:]]
+    assert (await app.post("/api/setup/routine", json=routine_body(f, steps))).status == 200
+    assert boundaries.wakes_at == clock.now + Focus().work
+    state = await (await app.get("/api/state")).json()
+    assert state["focus"]["phase"] == "focus"

@@ -104,13 +104,15 @@ class Dispatcher:
             return change
 
     async def reconfigure(self, config: Config) -> Change | None:
-        """Take up an edited config.yaml. If its routine moved or removed steps, the sessions and
-        the undo history follow their steps' ids in one committed change (returned); raises
-        NotSaved and keeps the old config when that cannot be saved."""
+        """Take up an edited config.yaml; the stages (pages, OBS's scene, the focus clock) follow.
+        If its routine moved or removed steps, the sessions and the undo history follow their
+        steps' ids in one committed change (returned); else nothing is saved and the stages see
+        the same rev. Raises NotSaved, keeping the old config, when the change cannot be saved."""
         async with self._lock:
             m = routine.moves([st.id for st in self.config.steps], [st.id for st in config.steps])
-            if m.identity:
-                self.config, self.storage.steps = config, config.steps  # titles, targets, scenes
+            if m.identity:  # titles, targets, scenes, cycles: nothing to save, every stage told
+                self.config, self.storage.steps = config, config.steps
+                self._after(Change(self.rev, self.clock(), "setup", routine.Reroute(m), self.state, ()))
                 return None
             now, rev = self.clock(), self.rev + 1
             command = routine.Reroute(m)

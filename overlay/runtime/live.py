@@ -45,9 +45,7 @@ class Live:
 
     async def reconfigure(self, config: Config) -> None:
         """Take up an edited config; pages get the new titles and targets at once. Raises NotSaved."""
-        if await self.dispatcher.reconfigure(config) is None:  # same steps: no new rev
-            self.status_rev += 1
-            self.republish()
+        await self.dispatcher.reconfigure(config)
 
     async def dispatch(self, command: core.Command, door: str) -> Change:
         """Every door's way in. Raises core.Refused or NotSaved; nothing changed then."""
