@@ -111,8 +111,8 @@ def run_setup_save(url: str) -> str:
         form = json.loads(answer.read())
     body = {"version": form["version"], "steps": form["steps"], "goal": form["goal"],
             "deadline": {**form["deadline"], "label": "Finish the course"}}
-    request = urllib.request.Request(f"{url}/api/setup/routine", data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(f"{url}/api/setup/routine", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
         return str(json.loads(answer.read())["at_start"])

@@ -13,9 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from overlay.app import build_app
+from overlay.config import load_config
 from overlay.core.focus import Focus
 from overlay.runtime.boundary import BOUNDARIES
-from overlay.config import load_config
 from overlay.storage.store import Storage
 
 from .conftest import ROOT, FakeClock
