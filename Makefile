@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_server.py
 	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_dispatch.py
+	$(BIN)/python bench/bench_growth.py
 	$(BIN)/python bench/bench_overlays.py
 	$(BIN)/python bench/bench_obs.py
 	$(BIN)/python bench/bench_focus_obs.py

@@ -45,10 +45,10 @@ async def test_slow_viewers_neither_delay_nor_reorder_a_fast_one(config: Config)
     hub = app[LIVE].hub
     attach = hub.attached
 
-    def small_buffers(ws: web.WebSocketResponse, first: str, transport: Any = None) -> Any:
+    def small_buffers(ws: web.WebSocketResponse, first: Any, transport: Any = None, **kw: Any) -> Any:
         # Loopback buffers megabytes; a real network link holds far less.
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
-        return attach(ws, first, transport)
+        return attach(ws, first, transport, **kw)
 
     hub.attached = small_buffers  # type: ignore[method-assign]
     port = free_port()
@@ -112,14 +112,14 @@ class _Ws:
         self.transport, self.closed, self.got = transport, False, []  # type: list[str]
         self.drained = asyncio.Event()
 
-    async def send_str(self, text: str) -> None:
-        if self.transport.buffered + len(text.encode()) > self.transport.high:
+    async def send_frame(self, data: bytes, opcode: object) -> None:
+        if self.transport.buffered + len(data) > self.transport.high:
             await self.drained.wait()
-        self.got.append(text[:2])
+        self.got.append(data[:2].decode())
 
 
 async def test_a_write_that_would_pause_goes_to_the_clients_own_pump() -> None:
-    from overlay.runtime.hub import Hub
+    from overlay.runtime.hub import Frame, Hub
 
     hub = Hub()
     slow = [_Ws(_Transport(buffered=10_000)) for _ in range(5)]
@@ -127,10 +127,10 @@ async def test_a_write_that_would_pause_goes_to_the_clients_own_pump() -> None:
     big = "x" * 60_000  # fits an empty buffer, not one already holding 10 KB
     async with contextlib.AsyncExitStack() as stack:
         for ws in (*slow, fast):
-            await stack.enter_async_context(hub.attached(ws, "r0", ws.transport))  # type: ignore[arg-type]
+            await stack.enter_async_context(hub.attached(ws, Frame((0, 0), "r0"), ws.transport))  # type: ignore[arg-type]
         await asyncio.sleep(0.01)
         for rev in range(1, 4):
-            hub.publish(f"r{rev}{big}")
+            hub.publish(Frame((rev, 0), f"r{rev}{big}"))
             await asyncio.sleep(0.01)
         assert fast.got == ["r0", "r1", "r2", "r3"]
         assert all(ws.got == ["r0"] for ws in slow)  # still waiting for their peers

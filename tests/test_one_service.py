@@ -148,7 +148,9 @@ async def test_a_file_restored_from_a_copy_is_taken_up(config: Config, clock: Fa
         async with client.ws_connect("/ws") as ws:
             await ws.receive_json()
             await ws.send_json({"id": 7, "command": "fail", "note": "on the copy"})
-            reply = await ws.receive_json(timeout=5)  # the socket that asked hears why first
+            # Shown while it was being saved, then the socket that asked hears why, first.
+            while (reply := await ws.receive_json(timeout=5))["type"] != "result":
+                assert reply["type"] == "snapshot" and reply["rev"] == 3
             assert (reply["id"], reply["status"]) == (7, 503), reply
             assert "another file was put in place" in reply["error"]
             # The rev went back: pages are told to start over, with a close frame.

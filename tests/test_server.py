@@ -7,12 +7,12 @@ import sqlite3
 from typing import Any
 
 import pytest
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientWebSocketResponse, WSCloseCode, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
 from overlay.app import build_app
 from overlay.config import Config
-from overlay.runtime.hub import Hub
+from overlay.runtime.hub import Frame, Hub
 from overlay.runtime.live import LIVE
 from overlay.storage.store import Storage
 
@@ -117,23 +117,23 @@ class _Socket:
         self.closed = False
         self.got: list[str] = []
 
-    async def send_str(self, text: str) -> None:
+    async def send_frame(self, data: bytes, opcode: object) -> None:
         if self.stalled:
             await asyncio.Event().wait()
-        self.got.append(text)
+        self.got.append(data.decode())
 
 
 async def test_a_stalled_client_does_not_delay_the_others() -> None:
     hub = Hub()
     stalled, live = _Socket(stalled=True), _Socket(stalled=False)
-    async with hub.attached(stalled, "s0"), hub.attached(live, "s0"):  # type: ignore[arg-type]
+    async with hub.attached(stalled, Frame((0, 0), "s0")), hub.attached(live, Frame((0, 0), "s0")):  # type: ignore[arg-type]
         for i in range(1, 4):
-            hub.publish(f"s{i}")
+            hub.publish(Frame((i, 0), f"s{i}"))
             await asyncio.sleep(0)
         await asyncio.sleep(0.01)
         assert live.got[-1] == "s3"
         assert live.got == sorted(live.got)  # in order; older ones may be skipped, latest wins
-        hub.publish("s4")
+        hub.publish(Frame((4, 0), "s4"))
         await asyncio.sleep(0.01)
         assert live.got[-1] == "s4"
     assert stalled.got == []
@@ -230,7 +230,7 @@ async def snapshot_at(ws: ClientWebSocketResponse, rev: int) -> dict[str, Any]:
     return snap
 
 
-async def test_a_change_is_answered_and_shown_only_once_it_is_on_disk(
+async def test_a_change_is_shown_while_it_is_saved_and_answered_only_once_it_is_on_disk(
     client: Client, config: Config
 ) -> None:
     page = await client.ws_connect("/ws")
@@ -240,45 +240,55 @@ async def test_a_change_is_answered_and_shown_only_once_it_is_on_disk(
     other.execute("BEGIN IMMEDIATE")
     try:
         answer = asyncio.ensure_future(command(client, {"command": "start"}))
-        shown = asyncio.ensure_future(snapshot_at(page, 1))
-        done, _ = await asyncio.wait([answer, shown], timeout=0.5)
-        assert not done, "the change was answered or shown before it was committed"
+        shown = await asyncio.wait_for(snapshot_at(page, 1), 0.5)  # on the page already
+        assert shown["phase"] == "running"
+        await asyncio.sleep(0.3)
+        assert not answer.done(), "the change was answered before it was committed"
+        assert (await (await client.get("/api/state")).json())["rev"] == 0  # the saved state only
     finally:
         other.execute("ROLLBACK")
         other.close()
     status, snap = await answer
     assert status == 200 and (snap["rev"], snap["phase"]) == (1, "running")
-    assert (await shown)["phase"] == "running"
     await page.close()
 
 
-async def test_a_change_that_cannot_be_saved_is_a_503_and_no_page_ever_sees_it(
+async def test_a_change_that_cannot_be_saved_is_a_503_and_every_page_is_taken_back(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     page, dock = await client.ws_connect("/ws"), await client.ws_connect("/ws")
     assert (await command(client, {"command": "start"}))[0] == 200
     assert (await snapshot_at(page, 1))["phase"] == "running"
+    await snapshot_at(dock, 1)
 
     def disk_error(*_: object) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
     # Halfway through the transaction: the command row is already written by then.
     monkeypatch.setattr(client.app[LIVE].dispatcher.storage, "_apply_event", disk_error)
-    status, answer = await command(client, {"command": "fail", "note": "lost by http"})
-    assert status == 503
-    assert answer == {"error": "could not save the change (disk I/O error); nothing changed"}
     await dock.send_json({"command": "fail", "note": "lost by ws", "id": 2})
-    result = await next_result(dock)
-    assert (result["ok"], result["status"], result["error"]) == (False, 503, answer["error"])
+    result = await next_result(dock)  # the answer comes before the socket is closed
+    assert (result["ok"], result["status"]) == (False, 503)
+    assert result["error"] == "could not save the change (disk I/O error); nothing changed"
+    for ws in (page, dock):  # shown while it was being saved, then taken back: start over
+        while (msg := await asyncio.wait_for(ws.receive(), 5)).type == WSMsgType.TEXT:
+            pass
+        assert msg.type == WSMsgType.CLOSE and msg.data == WSCloseCode.SERVICE_RESTART
+    page = await client.ws_connect("/ws")
+    back = await next_snapshot(page)
+    assert (back["rev"], back["failures"]["session"]) == (1, 0)
+    status, answer = await command(client, {"command": "fail", "note": "lost by http"})
+    assert status == 503 and answer["error"] == result["error"]
     monkeypatch.undo()  # the disk is back
 
+    page = await client.ws_connect("/ws")
+    assert (await next_snapshot(page))["failures"]["session"] == 0
     status, snap = await command(client, {"command": "fail", "note": "kept"})
     assert status == 200 and snap["rev"] == 2
     assert [f["note"] for f in snap["failures"]["log"]] == ["kept"]
-    shown = await snapshot_at(page, 2)  # the first the page hears after rev 1
+    shown = await snapshot_at(page, 2)
     assert (shown["rev"], shown["failures"]["session"], shown["failures"]["last_note"]) == (2, 1, "kept")
     await page.close()
-    await dock.close()
 
 
 async def test_token_is_required_for_commands_but_not_for_reading(token_client: Client) -> None:
@@ -299,7 +309,7 @@ async def test_token_is_required_for_commands_but_not_for_reading(token_client: 
     ws = await token_client.ws_connect("/ws?token=s3cret-token")
     await next_snapshot(ws)
     await ws.send_json({"command": "resume"})
-    assert (await ws.receive_json(timeout=5))["ok"] is True
+    assert (await next_result(ws))["ok"] is True
     await ws.close()
 
 

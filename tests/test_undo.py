@@ -4,6 +4,7 @@ commands undone to the start gives the start back, and redo after undo gives it 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
@@ -210,3 +211,73 @@ def test_undo_everything_then_redo_everything(tmp_path_factory: pytest.TempPathF
             r.storage.close()
 
     asyncio.run(go())
+
+
+# --- what a command writes does not grow with the session (storage/chains.py) ---------------
+
+
+async def test_an_undo_entry_is_as_small_at_the_300th_failure_as_at_the_10th(run: Run) -> None:
+    await run.at(0, core.Start())
+    sizes = {}
+    for i in range(1, 301):
+        await run.at(i / 60, core.Fail(f"note {i}: " + "x" * 270))  # 280-character notes
+        if i in (10, 300):
+            (size,) = run.rows("SELECT length(before) + length(after) FROM undo ORDER BY rev DESC LIMIT 1")[0]
+            sizes[i] = size
+    assert sizes[300] < sizes[10] + 64, sizes  # a few digits more, never the notes again
+    assert run.rows("SELECT count(*) FROM failure_nodes") == [(300,)]  # each failure written once
+    run.restart()  # read back, the lists are equal to the state's, not the same objects
+    await run.at(6, core.Fail("after a restart"))
+    assert run.rows("SELECT count(*) FROM failure_nodes") == [(301,)]
+
+
+async def test_undo_and_redo_of_failures_give_the_notes_back_after_a_restart(run: Run) -> None:
+    await run.at(0, core.Start())
+    for i in range(5):
+        await run.at(i + 1, core.Fail(f"n{i}"))
+    await run.at(6, core.UndoFail())
+    await run.at(7, core.Fail("after the undo-fail"))
+    for minute in (8, 9, 10):
+        await run.at(minute, undo.Undo())  # back past the fail, the undo-fail, and n4
+    run.restart()
+    s = run.dispatcher.state.session
+    assert s is not None and [f.note for f in s.failures] == ["n0", "n1", "n2", "n3"]
+    notes = []
+    for minute in (11, 12, 13):  # each state as the file kept it: n4 back, gone again, the new one
+        await run.at(minute, undo.Redo())
+        s = run.dispatcher.state.session
+        assert s is not None
+        notes.append([f.note for f in s.failures])
+    assert notes == [["n0", "n1", "n2", "n3", "n4"], ["n0", "n1", "n2", "n3"],
+                     ["n0", "n1", "n2", "n3", "after the undo-fail"]]
+    assert run.rows("SELECT note FROM failures ORDER BY seq") == [
+        ("n0",), ("n1",), ("n2",), ("n3",), ("after the undo-fail",)]
+
+
+async def test_undo_entries_written_by_schema_3_are_still_read(run: Run) -> None:
+    await run.at(0, core.Start())
+    await run.at(1, core.Fail("kept in full"))
+    run.storage.close()
+    with sqlite3.connect(run.config.storage_path) as db:  # as schema 3 wrote them: the list in full
+        for rev, before, after in db.execute("SELECT rev, before, after FROM undo").fetchall():
+            fixed = []
+            for text in (before, after):
+                d = json.loads(text)
+                for sd in d["sessions"].values():
+                    head = sd.pop("failures_head")
+                    sd["failures"] = [[at, step, note] for at, step, note in db.execute(
+                        "WITH RECURSIVE c(id, parent, at, step, note) AS "
+                        "(SELECT * FROM failure_nodes WHERE id = ? "
+                        "UNION ALL SELECT n.* FROM failure_nodes n JOIN c ON n.id = c.parent) "
+                        "SELECT at, step, note FROM c ORDER BY id", (head,))] if head else []
+                fixed.append(json.dumps(d))
+            db.execute("UPDATE undo SET before = ?, after = ? WHERE rev = ?", (*fixed, rev))
+        db.execute("DROP TABLE failure_nodes")
+        db.execute("PRAGMA user_version = 3")
+    run.restart()  # migrated to schema 4, the old entries read as they are
+    await run.at(2, undo.Undo())
+    s = run.dispatcher.state.session
+    assert s is not None and s.failures == ()
+    await run.at(3, undo.Redo())
+    s = run.dispatcher.state.session
+    assert s is not None and [f.note for f in s.failures] == ["kept in full"]

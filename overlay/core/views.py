@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from . import commands, focus, sound, undo
@@ -168,10 +169,10 @@ def _review(state: core.State, config: Config) -> dict[str, Any] | None:
     return {
         "session": prev.number,
         "count": len(prev.failures),
-        "notes": [
+        "notes": [  # the last LOG_LIMIT with a note, found from the end: a long session costs no more
             {"at": iso(f.at), "step": titles.get(f.step, "?"), "note": f.note}
-            for f in prev.failures if f.note
-        ][-LOG_LIMIT:],
+            for f in reversed(list(islice((f for f in reversed(prev.failures) if f.note), LOG_LIMIT)))
+        ],
     }
 
 

@@ -157,7 +157,7 @@ def live_of(request: web.Request) -> Live:
 
 def _snapshot(request: web.Request) -> dict[str, Any]:
     live = live_of(request)
-    return live.snapshot(live.dispatcher.clock())
+    return live.page_snapshot(live.dispatcher.clock())
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:

@@ -1,7 +1,9 @@
 """The one place every command goes through, whatever door it came in by.
 
-Each command runs under one lock: the pure core, then the SQLite commit, then the stages
-after a commit, always in the order written in `Stages.in_order`.
+Each command runs under one lock: the pure core; then the SQLite commit on the storage thread
+while pages are shown the change; then, once it is saved, the other stages in the order written
+in `Stages.in_order`, and the answer. A change pages saw but the file did not take is taken back
+from every page at once (Live), and refused: nothing unsaved is ever acknowledged.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Change:
     command: core.Command | routine.Reroute
     state: core.State
     events: tuple[core.Event, ...]
+    history: undo.History = undo.History()  # what undo and redo can do after it
 
 
 Stage = Callable[[Change], None]
@@ -41,10 +44,12 @@ Stage = Callable[[Change], None]
 class NotSaved(Exception):
     """The commit failed (disk full, file gone); nothing changed. str() says why."""
 
-    def __init__(self, message: str, *, reloaded: bool = False, went_back: bool = False) -> None:
+    def __init__(self, message: str, *, reloaded: bool = False, went_back: bool = False,
+                 shown: bool = False) -> None:
         super().__init__(message)
         self.reloaded = reloaded  # the file had changed underneath: the state is what it holds
         self.went_back = went_back  # and its rev is lower than the one pages were shown
+        self.shown = shown  # pages were shown the change while it was being saved
 
 
 @dataclass
@@ -87,21 +92,34 @@ class Dispatcher:
             except core.Refused as refusal:
                 log.info("%s via %s refused: %s", command.name, door, refusal.name)
                 raise
+            change = Change(rev, now, door, command, state, events, history)
+            # Pages are shown the change while its commit runs on the storage thread; the
+            # caller's answer waits for the commit. If it fails, pages start over (Live).
+            saving = self.storage.commit_soon(rev, now, command, door, state, events, history)
+            shown = self._show(change)
             try:
-                await self.storage.commit(rev, now, command, door, state, events, history)
+                await saving
             except FileChanged as exc:
-                raise await self._take_up(command, exc) from None
+                raise await self._take_up(command, exc, shown) from None
             except (sqlite3.Error, OSError, StorageError) as exc:
                 log.error("could not save %s: %s", command.name, exc)
-                raise NotSaved(f"could not save the change ({exc}); nothing changed") from None
+                raise NotSaved(f"could not save the change ({exc}); nothing changed", shown=shown) from None
             except Exception as exc:  # a bug must not wedge the service: refuse, change nothing
                 log.exception("could not save %s", command.name)
-                raise NotSaved(f"could not save the change ({exc!r}); nothing changed") from None
+                raise NotSaved(f"could not save the change ({exc!r}); nothing changed", shown=shown) from None
             self.state, self.rev, self.history = state, rev, history
-            change = Change(rev, now, door, command, state, events)
             log.info("rev %d %s via %s -> %s", rev, command.name, door, core.phase(state))
-            self._after(change)
+            self._after(change, pages=False)
             return change
+
+    def _show(self, change: Change) -> bool:
+        if self.stages.pages is None:
+            return False
+        try:
+            self.stages.pages(change)
+        except Exception:
+            log.exception("stage pages failed on rev %d", change.rev)
+        return True
 
     async def reconfigure(self, config: Config) -> Change | None:
         """Take up an edited config.yaml; the stages (pages, OBS's scene, the focus clock) follow.
@@ -112,7 +130,8 @@ class Dispatcher:
             m = routine.moves([st.id for st in self.config.steps], [st.id for st in config.steps])
             if m.identity:  # titles, targets, scenes, cycles: nothing to save, every stage told
                 self.config, self.storage.steps = config, config.steps
-                self._after(Change(self.rev, self.clock(), "setup", routine.Reroute(m), self.state, ()))
+                self._after(Change(self.rev, self.clock(), "setup", routine.Reroute(m), self.state, (),
+                                   self.history))
                 return None
             now, rev = self.clock(), self.rev + 1
             command = routine.Reroute(m)
@@ -126,13 +145,15 @@ class Dispatcher:
                 raise NotSaved(f"could not save the change ({exc}); nothing changed") from None
             self.config, self.state, self.rev, self.history = config, state, rev, history
             log.info("rev %d routine changed to %s", rev, ", ".join(st.id for st in config.steps))
-            change = Change(rev, now, "setup", command, state, ())
+            change = Change(rev, now, "setup", command, state, (), history)
             self._after(change)
             return change
 
-    def _after(self, change: Change) -> None:
+    def _after(self, change: Change, *, pages: bool = True) -> None:
         """The stages, inside the lock, so every stage sees changes in rev order."""
         for name, stage in self.stages.in_order():
+            if name == "pages" and not pages:
+                continue
             try:
                 stage(change)
             except Exception:
@@ -153,15 +174,15 @@ class Dispatcher:
             return state, events, self.history
         return state, events, self.history.record(undo.Entry(command.name, rev, now, self.state, state))
 
-    async def _take_up(self, command: core.Command, exc: FileChanged) -> NotSaved:
+    async def _take_up(self, command: core.Command, exc: FileChanged, shown: bool) -> NotSaved:
         """The file is the truth: read it back rather than refuse every command from now on."""
-        shown = self.rev
+        was = self.rev
         try:
             self.state, self.rev = await self.storage.reload()
             self.history = self.storage.load_history()
         except StorageError as again:
             log.error("could not save %s: %s; %s", command.name, exc, again)
-            return NotSaved(f"could not save the change ({exc}; {again}); nothing changed")
+            return NotSaved(f"could not save the change ({exc}; {again}); nothing changed", shown=shown)
         log.warning("could not save %s: %s; took up what it holds now (rev %d)",
                     command.name, exc, self.rev)
         if self.on_reload is not None:
@@ -171,4 +192,4 @@ class Dispatcher:
                 log.exception("after taking up rev %d", self.rev)
         return NotSaved(f"could not save the change: {exc}. The service now shows what the file "
                         f"holds (rev {self.rev}); send the command again",
-                        reloaded=True, went_back=self.rev < shown)
+                        reloaded=True, went_back=self.rev < was, shown=shown)

@@ -1,4 +1,10 @@
-"""Fan-out of snapshots to WebSocket clients: latest wins, one slow client delays only itself."""
+"""Fan-out of snapshots to WebSocket clients: latest wins, one slow client delays only itself.
+
+Each change is one Frame: the full snapshot and, for clients that asked for patches, the
+patch from the frame before. Each is encoded once, whatever the number of clients, and a
+client gets the patch only when the last frame it was sent is the one the patch applies to;
+otherwise (it was skipped while slow, it just connected) it gets the full snapshot.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +14,61 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 log = logging.getLogger("study_overlay.hub")
 
 FRAME_HEADER = 14  # the most a WebSocket frame header takes
+Key = tuple[int, int]  # (rev, status_rev): which snapshot a frame brings
+
+
+class Frame:
+    """One change as sent: the full snapshot text, and the patch to it from `base`."""
+
+    __slots__ = ("key", "base", "full", "patch", "pushed", "_full_bytes", "_patch_bytes")
+
+    def __init__(self, key: Key, full: str, base: Key | None = None, patch: str | None = None,
+                 *, pushed: bool = True) -> None:
+        self.key, self.full, self.base, self.patch = key, full, base, patch
+        # False for a snapshot made for one client (on connect, on resync): made at another moment
+        # than the push with the same key, a patch from that push may not fit it exactly.
+        self.pushed = pushed
+        self._full_bytes: bytes | None = None
+        self._patch_bytes: bytes | None = None
+
+    def payload(self, last: Key | None, patches: bool) -> bytes:
+        """The bytes for a client that was last sent `last`: encoded the first time asked."""
+        if patches and self.patch is not None and last is not None and last == self.base:
+            if self._patch_bytes is None:
+                self._patch_bytes = self.patch.encode()
+            return self._patch_bytes
+        if self._full_bytes is None:
+            self._full_bytes = self.full.encode()
+        return self._full_bytes
 
 
 class Outbox:
     """One client: written to inline while it keeps up, by its own pump when it falls behind."""
 
-    __slots__ = ("ws", "transport", "pending", "wake", "sending")
+    __slots__ = ("ws", "transport", "pending", "wake", "sending", "last", "patches")
 
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.BaseTransport | None, first: str):
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.BaseTransport | None, first: Frame,
+                 patches: bool = False):
         self.ws = ws
         self.transport = transport
-        self.pending: str | None = first
+        self.pending: Frame | None = first
         self.wake = asyncio.Event()
         self.wake.set()
         self.sending = False
+        self.last: Key | None = None  # the frame it was last sent; None: the next one goes in full
+        self.patches = patches
 
-    def put(self, text: str) -> None:
-        self.pending = text
+    def put(self, frame: Frame) -> None:
+        self.pending = frame
         self.wake.set()
 
     def can_take(self, size: int) -> bool:
-        """True when writing `size` bytes now cannot pause the socket, so send_str cannot wait."""
+        """True when writing `size` bytes now cannot pause the socket, so a send cannot wait."""
         t = self.transport
         if self.sending or self.pending is not None or not isinstance(t, asyncio.WriteTransport):
             return False
@@ -45,6 +80,12 @@ class Outbox:
         buffered = t.get_write_buffer_size()
         return buffered <= low and buffered + size + FRAME_HEADER <= high
 
+    async def send(self, frame: Frame) -> None:
+        data = frame.payload(self.last, self.patches)
+        # Before the await: a frame that raced it must not patch from the old one.
+        self.last = frame.key if frame.pushed else None
+        await self.ws.send_frame(data, WSMsgType.TEXT)
+
 
 class Hub:
     def __init__(self) -> None:
@@ -55,24 +96,23 @@ class Hub:
     def __len__(self) -> int:
         return len(self._boxes)
 
-    def publish(self, text: str) -> None:
-        task = asyncio.ensure_future(self._fanout(text))
+    def publish(self, frame: Frame) -> None:
+        task = asyncio.ensure_future(self._fanout(frame))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _fanout(self, text: str) -> None:
+    async def _fanout(self, frame: Frame) -> None:
         # One task writes to every client that keeps up, with no task switch per client.
         # can_take() guarantees those sends finish without suspending, so each fan-out
-        # runs whole and clients see revisions in order; any other client gets the text
+        # runs whole and clients see revisions in order; any other client gets the frame
         # through its own pump, which only ever sends its newest.
         started = time.perf_counter()
-        size = len(text.encode())
         for box in list(self._boxes):
-            if not box.can_take(size):
-                box.put(text)
+            if not box.can_take(len(frame.payload(box.last, box.patches))):
+                box.put(frame)
                 continue
             try:
-                await box.ws.send_str(text)
+                await box.send(frame)
             except (ConnectionError, RuntimeError) as exc:
                 log.debug("client gone: %s", exc)
         self.last_fanout_ms = (time.perf_counter() - started) * 1000
@@ -98,10 +138,11 @@ class Hub:
 
     @contextlib.asynccontextmanager
     async def attached(
-        self, ws: web.WebSocketResponse, first: str, transport: asyncio.BaseTransport | None = None
+        self, ws: web.WebSocketResponse, first: Frame, transport: asyncio.BaseTransport | None = None,
+        *, patches: bool = False,
     ) -> AsyncIterator[Outbox]:
         """Keep `ws` fed with snapshots while the body runs. Without its transport, always pumped."""
-        box = Outbox(ws, transport, first)
+        box = Outbox(ws, transport, first, patches)
         self._boxes.add(box)
         pump = asyncio.create_task(_pump(box))
         try:
@@ -117,12 +158,12 @@ async def _pump(box: Outbox) -> None:
     while not box.ws.closed:
         await box.wake.wait()
         box.wake.clear()
-        text, box.pending = box.pending, None
-        if text is None:
+        frame, box.pending = box.pending, None
+        if frame is None:
             continue
         box.sending = True
         try:
-            await box.ws.send_str(text)
+            await box.send(frame)
         except (ConnectionError, RuntimeError) as exc:
             log.debug("client gone: %s", exc)
             return

@@ -15,11 +15,12 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from ..core import session as core
-from ..core import views
+from ..core import undo, views
 from ..core.settings import Config
 from ..i18n import N_, Said
 from .dispatcher import Change, Dispatcher, NotSaved
-from .hub import Hub
+from .hub import Frame, Hub
+from .patch import diff
 
 
 class Live:
@@ -36,7 +37,15 @@ class Live:
         self.status_rev = 0
         self._closing: asyncio.Future[None] | None = None
         dispatcher.stages.pages = self._on_change
-        self.text = self.render(dispatcher.clock())
+        self._reset()
+
+    def _reset(self) -> None:
+        """Pages start again from the committed state (at start, and after a change not saved)."""
+        d = self.dispatcher
+        self._shown: tuple[core.State, int, undo.History] = (d.state, d.rev, d.history)  # pages have it
+        self._snap = self._snapshot(*self._shown, d.clock())  # the last one pushed: patches start here
+        self._pushed = (d.rev, self.status_rev)
+        self.text = _json(self._snap)
 
     @property
     def config(self) -> Config:
@@ -52,41 +61,74 @@ class Live:
         try:
             return await self.dispatcher.dispatch(command, door)
         except NotSaved as exc:
-            if exc.went_back:  # pages keep the higher rev they have: have them start over
-                self.text = self.render(self.dispatcher.clock())
-                # After this call's own answer is sent, so the socket that asked gets it.
-                self._closing = asyncio.ensure_future(
-                    self.hub.close_all(RELOADED, b"data file replaced"))
+            if exc.shown or exc.went_back:
+                # Pages were shown a change that is not saved, or a rev the file no longer has:
+                # they start over from what is saved, after this call's own answer is sent.
+                self._reset()
+                self._closing = asyncio.ensure_future(self.hub.close_all(RELOADED, b"change not saved"))
             elif exc.reloaded:
                 self.republish()
             raise
 
     def snapshot(self, now: datetime) -> dict[str, Any]:
+        """The committed state: what /api/state and chat answer with."""
         d = self.dispatcher
-        snap = views.snapshot(d.state, self.config, now, d.rev, d.history)
+        return self._snapshot(d.state, d.rev, d.history, now)
+
+    def page_snapshot(self, now: datetime) -> dict[str, Any]:
+        """What pages are shown: a change is on them while its commit is still under way."""
+        return self._snapshot(*self._shown, now)
+
+    def _snapshot(self, state: core.State, rev: int, history: undo.History, now: datetime) -> dict[str, Any]:
+        snap = views.snapshot(state, self.config, now, rev, history)
         snap["status_rev"] = self.status_rev
         snap.update(self.status)
         return snap
 
     def render(self, now: datetime) -> str:
-        return json.dumps(self.snapshot(now), separators=(",", ":"))
+        return _json(self.snapshot(now))
+
+    def first_frame(self, now: datetime) -> Frame:
+        """What a client gets on connect: the state as of now (its clocks anchor on it), in full."""
+        snap = self.page_snapshot(now)
+        return Frame((snap["rev"], snap["status_rev"]), _json(snap), pushed=False)
 
     def _on_change(self, change: Change) -> None:
-        self.text = self.render(change.at)
-        self.hub.publish(self.text)
+        self._push(change.state, change.rev, change.history, change.at)
 
     def republish(self) -> None:
         """A fresh snapshot with no command: figures that age (pacing) move on."""
-        self.text = self.render(self.dispatcher.clock())
-        self.hub.publish(self.text)
+        self._push(*self._shown, self.dispatcher.clock())
+
+    def _push(self, state: core.State, rev: int, history: undo.History, now: datetime) -> None:
+        """The new snapshot to every client: each push has its own (rev, status_rev), so a patch
+        names exactly the snapshot it applies to."""
+        base = self._pushed
+        if rev == base[0]:
+            self.status_rev += 1
+        self._shown = (state, rev, history)
+        snap = self._snapshot(state, rev, history, now)
+        self.text = _json(snap)
+        key = (rev, self.status_rev)
+        patch = _json({"type": "patch", "rev": rev, "status_rev": self.status_rev, "base": list(base),
+                       "ops": diff(self._snap, snap)})
+        self._snap, self._pushed = snap, key
+        self.hub.publish(Frame(key, self.text, base, patch))
 
     def set_status(self, name: str, value: dict[str, Any]) -> None:
         """Publish a change of an outside part's state (OBS link, hotkeys)."""
         if self.status.get(name) == value:
             return
         self.status[name] = value
-        self.status_rev += 1
         self.republish()
+
+
+def _json(value: Any) -> str:
+    """Compact, and UTF-8 as it is: a note in Italian or Japanese is not six bytes a letter."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if not text.isascii():  # a lone surrogate (a title from YAML) goes out escaped, as JSON allows
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 RELOADED = WSCloseCode.SERVICE_RESTART  # pages reconnect and take the snapshot they are given

@@ -65,7 +65,8 @@ async def setup_page(request: web.Request) -> web.Response:
     overlays = [{"name": kind, "url": f"{base}/overlay/{kind}", "width": SIZES[kind][0],
                  "height": SIZES[kind][1]} for kind in OVERLAYS]
     theme = options(request.query).theme
-    return render(request, "setup.html", snap=live.snapshot(live.dispatcher.clock()), form=form_data(config),
+    snap = live.page_snapshot(live.dispatcher.clock())
+    return render(request, "setup.html", snap=snap, form=form_data(config),
                   needs_token=needs_token, overlay_urls=overlays, sound_url=f"{base}/overlay/sound",
                   words=SETUP_WORDS, classes=f"so so-setup theme-{theme}")
 

@@ -4,6 +4,8 @@ Schema 1 (release 0.1.0) kept every failure three times: in the state, in its se
 and in the failures table. Schema 2 keeps a failure once (the table) and a session once (its
 row); the state names sessions by number. Schema 3 adds undo: the commands that can be undone
 or redone (`undo`, each with the state before and after it) and an `undone` mark in the log.
+Schema 4 keeps the failures an undo entry's states hold as chains of `failure_nodes` (chains.py),
+so an entry no longer grows with the session; entries written by schema 3 are read as they are.
 A migration runs in one transaction, after a copy of the file is kept beside it.
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 APPLICATION_ID = 0x53544F56  # "STOV": marks the file as ours
-VERSION = 3
+VERSION = 4
 
 TABLES = """
 CREATE TABLE state (
@@ -55,6 +57,13 @@ CREATE TABLE undo (
     before TEXT NOT NULL,
     after TEXT NOT NULL
 );
+CREATE TABLE failure_nodes (
+    id INTEGER PRIMARY KEY,
+    parent INTEGER REFERENCES failure_nodes(id),
+    at TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    note TEXT NOT NULL
+);
 """
 
 
@@ -80,11 +89,19 @@ def migrate(db: sqlite3.Connection, path: Path, version: int, step_ids: list[str
             _v1_to_v2(db, step_ids)
         if version < 3:
             _v2_to_v3(db)
+        if version < 4:
+            _v3_to_v4(db)
         db.execute(f"PRAGMA user_version = {VERSION}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _v3_to_v4(db: sqlite3.Connection) -> None:
+    """Undo entries written until now keep their failures in full; new ones name a chain."""
+    db.execute("CREATE TABLE failure_nodes (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES "
+               "failure_nodes(id), at TEXT NOT NULL, step INTEGER NOT NULL, note TEXT NOT NULL)")
 
 
 def _v2_to_v3(db: sqlite3.Connection) -> None:

@@ -21,6 +21,7 @@ from ..core import session as core
 from ..core.commands import to_dict
 from ..core.routine import Reroute
 from ..core.settings import Step
+from .chains import Chains
 from .lock import DatabaseLock, InUse
 from .schema import APPLICATION_ID, VERSION, create, migrate
 
@@ -158,23 +159,29 @@ def state_from_dict(d: dict[str, Any], find: Callable[[int], core.Session]) -> c
     )
 
 
-def full_state_to_json(state: core.State) -> str:
-    """The state with its sessions in it (an undo entry: the sessions' rows may change since)."""
+def full_state_to_json(state: core.State, failures: Callable[[core.Session], dict[str, Any]]) -> str:
+    """The state with its sessions in it (an undo entry: the sessions' rows may change since);
+    `failures` gives each session's failures as the entry keeps them (chains.py)."""
     d = state_to_dict(state)
     d["sessions"] = {
-        str(s.number): {**session_to_dict(s), "failures": [[_t(f.at), f.step, f.note] for f in s.failures]}
+        str(s.number): {**session_to_dict(s), **failures(s)}
         for s in (state.session, state.discarded, state.previous) if s is not None
     }
     return json.dumps(d)
 
 
-def full_state_from_json(text: str) -> core.State:
+def full_state_from_json(
+    text: str, chain: Callable[[int, int | None], tuple[core.Failure, ...]]
+) -> core.State:
     d = json.loads(text)
 
     def find(number: int) -> core.Session:
         sd = d["sessions"][str(number)]
-        failures = tuple(core.Failure(datetime.fromisoformat(at), step, note)
-                         for at, step, note in sd["failures"])
+        if "failures" in sd:  # written by schema 3: the list in full
+            failures = tuple(core.Failure(datetime.fromisoformat(at), step, note)
+                             for at, step, note in sd["failures"])
+        else:
+            failures = chain(number, sd["failures_head"])
         return session_from_dict(sd, failures)
 
     return state_from_dict(d, find)
@@ -216,6 +223,7 @@ class Storage:
             raise
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storage")
         self._last_after: tuple[core.State | None, str] = (None, "")  # the last undo entry's after, as text
+        self._chains = Chains()
 
     def load(self) -> tuple[core.State, int]:
         return _load(self._connection(), len(self.steps))
@@ -247,6 +255,8 @@ class Storage:
             db.close()
             raise StorageError(f"{self.path}: cannot read its state ({exc})") from None
         self._db, self._identity = db, _identity(self.path)
+        self._chains.forget()
+        self._last_after = (None, "")
         return state_rev
 
     def _connection(self) -> sqlite3.Connection:
@@ -258,14 +268,30 @@ class Storage:
         self, rev: int, now: datetime, command: Logged, door: str,
         state: core.State, events: tuple[core.Event, ...], history: undo.History | None = None,
     ) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(
-            self._pool, self.commit_sync, rev, now, command, door, state, events, history
-        )
+        await self.commit_soon(rev, now, command, door, state, events, history)
+
+    def commit_soon(
+        self, rev: int, now: datetime, command: Logged, door: str,
+        state: core.State, events: tuple[core.Event, ...], history: undo.History | None = None,
+    ) -> asyncio.Future[None]:
+        """The commit, already handed to the storage thread when this returns."""
+        return asyncio.get_running_loop().run_in_executor(
+            self._pool, self.commit_sync, rev, now, command, door, state, events, history)
 
     def commit_sync(
         self, rev: int, now: datetime, command: Logged, door: str,
         state: core.State, events: tuple[core.Event, ...], history: undo.History | None = None,
+    ) -> None:
+        try:
+            self._commit(rev, now, command, door, state, events, history)
+        except BaseException:
+            self._chains.forget()  # what they wrote in this transaction was rolled back
+            self._last_after = (None, "")
+            raise
+
+    def _commit(
+        self, rev: int, now: datetime, command: Logged, door: str,
+        state: core.State, events: tuple[core.Event, ...], history: undo.History | None,
     ) -> None:
         db = self._connection()
         with db:  # isolation_level=None: the transaction must be opened by hand
@@ -309,19 +335,24 @@ class Storage:
             # The state before a command is, most often, the one the previous command made: its
             # text is kept from then rather than made again.
             last_state, last_text = self._last_after
-            before = last_text if entry.before is last_state else full_state_to_json(entry.before)
-            after = full_state_to_json(entry.after)
+            before = last_text if entry.before is last_state else self._state_json(entry.before)
+            after = self._state_json(entry.after)
             db.execute("DELETE FROM undo WHERE undone = 1")  # no redo past a new command
             db.execute("INSERT INTO undo (rev, command, at, undone, before, after) VALUES (?, ?, ?, 0, ?, ?)",
                        (rev, entry.command, _t(entry.at), before, after))
             self._last_after = (entry.after, after)
             db.execute("DELETE FROM undo WHERE rev < ?", (history.done[0].rev,))
 
+    def _state_json(self, state: core.State) -> str:
+        db = self._connection()
+        return full_state_to_json(
+            state, lambda s: {"failures_head": self._chains.head(db, s.number, s.failures)})
+
     def _rewrite_history(self, history: undo.History) -> None:
         """After the routine changed: every entry's states, carried over to it, replace the old."""
         db = self._connection()
         db.execute("DELETE FROM undo")
-        rows = [(e.rev, e.command, _t(e.at), flag, full_state_to_json(e.before), full_state_to_json(e.after))
+        rows = [(e.rev, e.command, _t(e.at), flag, self._state_json(e.before), self._state_json(e.after))
                 for flag, entries in ((0, history.done), (1, history.undone)) for e in entries]
         db.executemany("INSERT INTO undo (rev, command, at, undone, before, after) VALUES (?, ?, ?, ?, ?, ?)",
                        rows)
@@ -349,8 +380,14 @@ class Storage:
     def load_history(self) -> undo.History:
         rows = self._connection().execute(
             "SELECT rev, command, at, undone, before, after FROM undo ORDER BY rev").fetchall()
-        entries = [(undone, undo.Entry(command, rev, datetime.fromisoformat(at), full_state_from_json(before),
-                                       full_state_from_json(after)))
+        db = self._connection()
+
+        def chain(number: int, head: int | None) -> tuple[core.Failure, ...]:
+            return self._chains.failures(db, number, head)
+
+        entries = [(undone, undo.Entry(command, rev, datetime.fromisoformat(at),
+                                       full_state_from_json(before, chain),
+                                       full_state_from_json(after, chain)))
                    for rev, command, at, undone, before, after in rows]
         return undo.History(done=tuple(e for u, e in entries if not u),
                             undone=tuple(e for u, e in reversed(entries) if u))

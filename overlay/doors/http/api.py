@@ -127,12 +127,18 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     denied = command_denied(request, live.config.server)
     ws = web.WebSocketResponse(heartbeat=20.0, compress=False, max_msg_size=MAX_BODY)
     await ws.prepare(request)
-    async with live.hub.attached(ws, live.render(live.dispatcher.clock()), request.transport):
+    patches = request.query.get("patch", "") in ("1", "on", "true")  # pages; others get snapshots
+    async with live.hub.attached(ws, live.first_frame(live.dispatcher.clock()), request.transport,
+                                 patches=patches) as box:
         async for msg in ws:
             if msg.type == WSMsgType.BINARY:
                 reply = {"type": "result", "ok": False, "status": 400,
                          "error": 'send text frames of JSON, like {"command": "next"}'}
             elif msg.type != WSMsgType.TEXT:
+                continue
+            elif msg.data == RESYNC:  # a page that missed a patch: the full snapshot, and no reply
+                box.last = None
+                box.put(live.first_frame(live.dispatcher.clock()))
                 continue
             else:
                 try:
@@ -148,6 +154,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+RESYNC = '{"type":"resync"}'  # what overlay.js sends when a patch does not apply to what it shows
 _NOT_JSON = object()
 NOT_UNICODE = "text holds a lone surrogate (such as \\ud800), which is not Unicode text"
 

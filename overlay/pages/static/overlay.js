@@ -289,10 +289,40 @@ const heard = (socket) => {
   }, SILENCE_MS);
 };
 
+// A patch (RFC 6902: add, remove, replace) applied to a snapshot without touching it: only the
+// objects on the changed paths are copied, so code still holding the old snapshot sees it whole.
+const unescape = (part) => part.replace(/~1/g, "/").replace(/~0/g, "~");
+const patched = (doc, ops) => {
+  const root = { doc };
+  const copied = new Set();
+  const own = (parent, key) => {
+    const value = parent[key];
+    if (copied.has(value)) return value;
+    const copy = Array.isArray(value) ? value.slice() : { ...value };
+    parent[key] = copy;
+    copied.add(copy);
+    return copy;
+  };
+  for (const op of ops) {
+    const parts = op.path.split("/").slice(1).map(unescape);
+    const last = parts.pop();
+    let node = own(root, "doc");
+    for (const part of parts) node = own(node, Array.isArray(node) ? +part : part);
+    if (!Array.isArray(node)) {
+      if (op.op === "remove") delete node[last];
+      else node[last] = op.value;
+    } else if (op.op === "remove") node.splice(+last, 1);
+    else if (op.op === "add") node.splice(last === "-" ? node.length : +last, 0, op.value);
+    else node[+last] = op.value;
+  }
+  return root.doc;
+};
+
 const connect = () => {
   const token = new URLSearchParams(location.search).get("token");
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const socket = new WebSocket(scheme + location.host + "/ws" + (token ? "?token=" + encodeURIComponent(token) : ""));
+  // patch=1: after the first snapshot, each change comes as a patch to the one before.
+  const socket = new WebSocket(scheme + location.host + "/ws?patch=1" + (token ? "&token=" + encodeURIComponent(token) : ""));
   ws = socket;
   fresh = true;
   socket.onopen = () => heard(socket);
@@ -302,6 +332,10 @@ const connect = () => {
     if (message.type === "snapshot") {
       retry = 0;
       accept(message, performance.now());
+    } else if (message.type === "patch") {
+      // It applies to the snapshot it names; anything else (a frame missed) asks for a full one.
+      if (snap && !fresh && message.base[0] === snap.rev && message.base[1] === snap.status_rev) accept(patched(snap, message.ops), performance.now());
+      else socket.send('{"type":"resync"}');
     } else {
       for (const fn of hooks.message) fn(message);
     }

@@ -1,0 +1,106 @@
+"""What changed between two snapshots, as a JSON Patch (RFC 6902: add, remove, replace).
+
+Pages ask for patches (`/ws?patch=1`): after the full snapshot, each change is the few fields
+it moved, with the `rev` and `status_rev` it applies to. A list that slid (the failure log
+gaining one at the end and, past its limit, losing one at the start) is two operations, not
+the list again. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SLIDE = 8  # at most this many items added or removed at a list's ends is told as a slide
+
+Op = dict[str, Any]
+
+
+def diff(old: Any, new: Any) -> list[Op]:
+    """The operations that turn `old` into `new` (both JSON-like: dicts, lists, scalars)."""
+    ops: list[Op] = []
+    _diff(old, new, "", ops)
+    return ops
+
+
+def _pointer(key: str | int) -> str:
+    return "/" + str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b  # 1, 1.0 and true are three values in JSON
+
+
+def _diff(a: Any, b: Any, path: str, ops: list[Op]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a:
+            if key not in b:
+                ops.append({"op": "remove", "path": path + _pointer(key)})
+        for key, value in b.items():
+            if key not in a:
+                ops.append({"op": "add", "path": path + _pointer(key), "value": value})
+            else:
+                _diff(a[key], value, path + _pointer(key), ops)
+    elif isinstance(a, list) and isinstance(b, list):
+        _diff_list(a, b, path, ops)
+    elif not _same(a, b):
+        ops.append({"op": "replace", "path": path, "value": b})
+
+
+def _diff_list(a: list[Any], b: list[Any], path: str, ops: list[Op]) -> None:
+    n, m = len(a), len(b)
+    for k in range(min(n - 1, SLIDE) + 1):  # k gone from the start, the rest added at the end
+        kept = n - k
+        if kept <= m and m - kept <= SLIDE and _same_items(a, k, b, 0, kept):
+            ops.extend({"op": "remove", "path": path + "/0"} for _ in range(k))
+            ops.extend({"op": "add", "path": path + "/-", "value": v} for v in b[kept:])
+            return
+    for k in range(1, min(n - 1, SLIDE) + 1):  # k gone from the end, the rest added at the start
+        kept = n - k
+        added = m - kept
+        if 0 <= added <= SLIDE and _same_items(a, 0, b, added, kept):
+            ops.extend({"op": "remove", "path": f"{path}/{i}"} for i in range(n - 1, kept - 1, -1))
+            ops.extend({"op": "add", "path": f"{path}/{i}", "value": b[i]} for i in range(added))
+            return
+    if n == m:
+        for i in range(n):
+            _diff(a[i], b[i], f"{path}/{i}", ops)
+    else:
+        ops.append({"op": "replace", "path": path, "value": b})
+
+
+def _same_items(a: list[Any], i: int, b: list[Any], j: int, count: int) -> bool:
+    return all(_deep_same(a[i + x], b[j + x]) for x in range(count))
+
+
+def _deep_same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_deep_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_deep_same, a, b))
+    return _same(a, b)
+
+
+def apply(doc: Any, ops: list[Op]) -> Any:
+    """`doc` with the operations applied, `doc` itself untouched (for tests; pages do it in JS)."""
+    import copy
+
+    root = {"": copy.deepcopy(doc)}
+    for op in ops:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        node: Any = root
+        keys: list[str | int] = ["", *parts]
+        for key in keys[:-1]:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        last = keys[-1]
+        if isinstance(node, list):
+            if op["op"] == "remove":
+                del node[int(last)]
+            elif op["op"] == "add":
+                node.insert(len(node) if last == "-" else int(last), op["value"])
+            else:
+                node[int(last)] = op["value"]
+        elif op["op"] == "remove":
+            del node[last]
+        else:
+            node[last] = op["value"]
+    return root[""]
