@@ -28,7 +28,7 @@ from .browser import (
     wait_field,
     wait_live,
 )
-from .procs import ServerProcess
+from .procs import ServerProcess, wait_for
 
 pytestmark = pytest.mark.chromium
 
@@ -245,8 +245,8 @@ def test_the_dock_keyboard_and_buttons_change_the_state(server: ServerProcess, p
     page.keyboard.press("s")
     wait_field(page, "phase", "running")
     page.get_by_role("button", name="Next").click()
-    wait_field(page, "step.number", "2")
-    assert server.state()["step"]["id"] == "lecture"
+    wait_field(page, "step.number", "2")  # shown while it is saved; /api/state has it once saved
+    wait_for(lambda: server.state()["step"]["id"] == "lecture", "next saved")
     page.keyboard.press("n")
     wait_field(page, "step.number", "3")
     page.keyboard.press(" ")  # with the Next button focused: one toggle, not a click too
@@ -261,7 +261,8 @@ def test_the_dock_keyboard_and_buttons_change_the_state(server: ServerProcess, p
     assert page.locator("#so-log li .note").first.inner_text() == "n p space bar"
     snap = server.state()
     assert snap["step"]["number"] == 3 and snap["phase"] == "paused"
-    assert page.locator("#so-note").input_value() == ""
+    # The note field empties once the failure is saved (a refused one keeps its text).
+    page.wait_for_function("() => document.getElementById('so-note').value === ''")
     page.get_by_role("button", name="Resume").click()
     wait_field(page, "phase", "running")
     page.keyboard.press("1")
@@ -348,7 +349,7 @@ def test_the_dock_passes_its_token_and_says_when_it_has_none(tmp_path: Path, pag
         dock(page, server, "?token=s3cret-token")
         page.keyboard.press("s")
         wait_field(page, "phase", "running")
-        assert server.state()["phase"] == "running"
+        wait_for(lambda: server.state()["phase"] == "running", "start saved")
     finally:
         page.goto("about:blank")
         server.stop()

@@ -94,6 +94,7 @@ class _Transport(asyncio.WriteTransport):
     def __init__(self, buffered: int, high: int = 64 * 1024) -> None:
         super().__init__()
         self.buffered, self.high = buffered, high
+        self.got: list[str] = []  # set to its socket's list
 
     def get_write_buffer_size(self) -> int:
         return self.buffered
@@ -104,12 +105,21 @@ class _Transport(asyncio.WriteTransport):
     def is_closing(self) -> bool:
         return False
 
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """A whole text frame the hub wrote itself: what the peer reads is its payload."""
+        data = bytes(data)
+        assert data[0] == 0x81, data[:2]  # final text frame, no compression
+        size = data[1] & 0x7F
+        start = {126: 4, 127: 10}.get(size, 2)
+        self.got.append(data[start:start + 2].decode())
+
 
 class _Ws:
     """Like aiohttp: a write that crosses the high-water mark waits for the peer to drain."""
 
     def __init__(self, transport: _Transport) -> None:
         self.transport, self.closed, self.got = transport, False, []  # type: list[str]
+        transport.got = self.got  # a frame written straight to the socket arrives the same way
         self.drained = asyncio.Event()
 
     async def send_frame(self, data: bytes, opcode: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -51,10 +52,7 @@ def snapshot(
             "elapsed_s": seconds(core.step_elapsed(s, now, i)) if s else 0.0, "state": where,
         })
     failures = s.failures if s else ()
-    log = [
-        {"at": iso(f.at), "step": f.step, "step_id": config.steps[f.step].id, "note": f.note}
-        for f in failures[-LOG_LIMIT:]
-    ]
+    log = [_log_entry(f, config.steps[f.step].id) for f in failures[-LOG_LIMIT:]]
     return {
         "type": "snapshot",
         "rev": rev,
@@ -158,6 +156,12 @@ def _focus(s: core.Session | None, config: Config, now: datetime) -> dict[str, A
         "running": p.ends_at is not None, "left_s": seconds(p.left), "length_s": seconds(p.length),
         "ends_at": iso(p.ends_at), "break_s": seconds(core.break_elapsed(s, now)),
     }
+
+
+@lru_cache(maxsize=2 * LOG_LIMIT)
+def _log_entry(f: core.Failure, step_id: str) -> dict[str, Any]:
+    """One failure as the log shows it, made once: every snapshot shares it, and nobody writes it."""
+    return {"at": iso(f.at), "step": f.step, "step_id": step_id, "note": f.note}
 
 
 def _review(state: core.State, config: Config) -> dict[str, Any] | None:

@@ -94,9 +94,10 @@ class Dispatcher:
                 raise
             change = Change(rev, now, door, command, state, events, history)
             # Pages are shown the change while its commit runs on the storage thread; the
-            # caller's answer waits for the commit. If it fails, pages start over (Live).
-            saving = self.storage.commit_soon(rev, now, command, door, state, events, history)
+            # caller's answer waits for the commit. If it fails, pages start over (Live). The
+            # snapshot is made first: made while the commit thread runs, the two share one GIL.
             shown = self._show(change)
+            saving = self.storage.commit_soon(rev, now, command, door, state, events, history)
             try:
                 await saving
             except FileChanged as exc:

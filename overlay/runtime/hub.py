@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -25,26 +25,54 @@ Key = tuple[int, int]  # (rev, status_rev): which snapshot a frame brings
 class Frame:
     """One change as sent: the full snapshot text, and the patch to it from `base`."""
 
-    __slots__ = ("key", "base", "full", "patch", "pushed", "_full_bytes", "_patch_bytes")
+    __slots__ = ("key", "base", "full", "patch", "pushed", "_full_bytes", "_patch_bytes", "_wire")
 
-    def __init__(self, key: Key, full: str, base: Key | None = None, patch: str | None = None,
-                 *, pushed: bool = True) -> None:
+    def __init__(self, key: Key, full: str | Callable[[], str], base: Key | None = None,
+                 patch: str | None = None, *, pushed: bool = True) -> None:
+        # The full text may be made only when a client needs it: pages that take patches never do.
         self.key, self.full, self.base, self.patch = key, full, base, patch
         # False for a snapshot made for one client (on connect, on resync): made at another moment
         # than the push with the same key, a patch from that push may not fit it exactly.
         self.pushed = pushed
         self._full_bytes: bytes | None = None
         self._patch_bytes: bytes | None = None
+        self._wire: dict[bool, bytes] = {}  # the whole WebSocket frame, by "is the patch"
+
+    def fits(self, last: Key | None, patches: bool) -> bool:
+        """Whether a client last sent `last` takes the patch (else the full snapshot)."""
+        return patches and self.patch is not None and last is not None and last == self.base
+
+    def wire(self, last: Key | None, patches: bool) -> bytes:
+        """The text frame as it goes on the socket, header and all: built once, for every client."""
+        patch = self.fits(last, patches)
+        found = self._wire.get(patch)
+        if found is None:
+            found = self._wire[patch] = _text_frame(self.payload(last, patches))
+        return found
 
     def payload(self, last: Key | None, patches: bool) -> bytes:
         """The bytes for a client that was last sent `last`: encoded the first time asked."""
-        if patches and self.patch is not None and last is not None and last == self.base:
+        if self.fits(last, patches) and self.patch is not None:
             if self._patch_bytes is None:
                 self._patch_bytes = self.patch.encode()
             return self._patch_bytes
         if self._full_bytes is None:
+            if not isinstance(self.full, str):
+                self.full = self.full()
             self._full_bytes = self.full.encode()
         return self._full_bytes
+
+
+def _text_frame(payload: bytes) -> bytes:
+    """A final, unmasked, uncompressed text frame (RFC 6455 5.2), as a server sends it."""
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, n))
+    elif n < 1 << 16:
+        header = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return header + payload
 
 
 class Outbox:
@@ -72,13 +100,20 @@ class Outbox:
         t = self.transport
         if self.sending or self.pending is not None or not isinstance(t, asyncio.WriteTransport):
             return False
-        if t.is_closing():
+        if t.is_closing() or self.ws.closed:
             return False
         # At or below the low-water mark the socket is not paused, and staying under the high
         # mark this write cannot pause it.
         low, high = t.get_write_buffer_limits()
         buffered = t.get_write_buffer_size()
         return buffered <= low and buffered + size + FRAME_HEADER <= high
+
+    def write(self, frame: Frame, wire: bytes) -> None:
+        """Straight onto the socket: only when can_take() says it cannot pause, and between whole
+        frames (aiohttp writes its own frames whole too, and the socket has no compression)."""
+        self.last = frame.key if frame.pushed else None
+        assert isinstance(self.transport, asyncio.WriteTransport)
+        self.transport.write(wire)
 
     async def send(self, frame: Frame) -> None:
         data = frame.payload(self.last, self.patches)
@@ -97,24 +132,20 @@ class Hub:
         return len(self._boxes)
 
     def publish(self, frame: Frame) -> None:
-        task = asyncio.ensure_future(self._fanout(frame))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Sent as soon as the caller lets the loop run (the dispatcher first hands its commit to
+        the storage thread, so the writes and the fsync overlap); frames go out in publish order."""
+        asyncio.get_running_loop().call_soon(self._send, frame)
 
-    async def _fanout(self, frame: Frame) -> None:
-        # One task writes to every client that keeps up, with no task switch per client.
-        # can_take() guarantees those sends finish without suspending, so each fan-out
-        # runs whole and clients see revisions in order; any other client gets the frame
-        # through its own pump, which only ever sends its newest.
+    def _send(self, frame: Frame) -> None:
+        """Every client that keeps up gets the frame now, in this one callback, in order; any other
+        gets it through its own pump, which only ever sends its newest."""
         started = time.perf_counter()
         for box in list(self._boxes):
-            if not box.can_take(len(frame.payload(box.last, box.patches))):
+            wire = frame.wire(box.last, box.patches)
+            if box.can_take(len(wire)):
+                box.write(frame, wire)
+            else:
                 box.put(frame)
-                continue
-            try:
-                await box.send(frame)
-            except (ConnectionError, RuntimeError) as exc:
-                log.debug("client gone: %s", exc)
         self.last_fanout_ms = (time.perf_counter() - started) * 1000
 
     def beat(self, text: str) -> None:

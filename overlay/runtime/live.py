@@ -45,7 +45,7 @@ class Live:
         self._shown: tuple[core.State, int, undo.History] = (d.state, d.rev, d.history)  # pages have it
         self._snap = self._snapshot(*self._shown, d.clock())  # the last one pushed: patches start here
         self._pushed = (d.rev, self.status_rev)
-        self.text = _json(self._snap)
+        self._text: str | None = None
 
     @property
     def config(self) -> Config:
@@ -108,12 +108,18 @@ class Live:
             self.status_rev += 1
         self._shown = (state, rev, history)
         snap = self._snapshot(state, rev, history, now)
-        self.text = _json(snap)
         key = (rev, self.status_rev)
         patch = _json({"type": "patch", "rev": rev, "status_rev": self.status_rev, "base": list(base),
                        "ops": diff(self._snap, snap)})
-        self._snap, self._pushed = snap, key
-        self.hub.publish(Frame(key, self.text, base, patch))
+        self._snap, self._pushed, self._text = snap, key, None
+        self.hub.publish(Frame(key, lambda: self.text if self._snap is snap else _json(snap), base, patch))
+
+    @property
+    def text(self) -> str:
+        """The last snapshot pushed, as JSON text (what a command's HTTP answer carries)."""
+        if self._text is None:
+            self._text = _json(self._snap)
+        return self._text
 
     def set_status(self, name: str, value: dict[str, Any]) -> None:
         """Publish a change of an outside part's state (OBS link, hotkeys)."""

@@ -230,12 +230,14 @@ const tick = () => {
   schedule(now);
 };
 
+// Failures that come quickly each bump again: the class alternates between two animations with
+// the same frames, which restarts it without reading layout (a forced layout on every failure).
 const bump = () => {
-  root.classList.remove("is-bump");
-  void root.offsetWidth; // restart the animation when failures come quickly
-  root.classList.add("is-bump");
+  const again = root.classList.contains("is-bump");
+  root.classList.toggle("is-bump", !again);
+  root.classList.toggle("is-bump2", again);
 };
-root.addEventListener("animationend", () => root.classList.remove("is-bump"));
+root.addEventListener("animationend", () => root.classList.remove("is-bump", "is-bump2"));
 
 // is-live: a snapshot came over the socket; is-offline: the socket closed since.
 const setOffline = (value) => {
