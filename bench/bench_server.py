@@ -71,14 +71,18 @@ async def command_rate(url: str, total: int, concurrency: int) -> float:
         return total / (time.perf_counter() - t0)
 
 
-async def fanout(url: str, clients: int, changes: int) -> tuple[list[float], list[float]]:
+async def fanout(
+    url: str, clients: int, changes: int, patches: bool = False, parse: bool = False
+) -> tuple[list[float], list[float]]:
     """Per change: ms the server took to hand it to every socket (its /healthz figure), and
-    ms from sending the command until this one reader process has it on every socket."""
+    ms from sending the command until this one reader process has it on every socket. With
+    `patches`, the sockets ask for patches as pages do (/ws?patch=1)."""
     conn = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=conn) as http:
         async with http.post(f"{url}/api/commands", json={"command": "start"}) as r:
             assert r.status in (200, 409)  # toggle-pause needs a session; one may be running
-        sockets = await asyncio.gather(*(http.ws_connect(f"{url}/ws") for _ in range(clients)))
+        where = f"{url}/ws?patch=1" if patches else f"{url}/ws"
+        sockets = await asyncio.gather(*(http.ws_connect(where) for _ in range(clients)))
         revs = [json.loads((await ws.receive()).data)["rev"] for ws in sockets]
         rev = max(revs)
         cmd_ws = sockets[0]
@@ -88,11 +92,17 @@ async def fanout(url: str, clients: int, changes: int) -> tuple[list[float], lis
         async def until(ws: aiohttp.ClientWebSocketResponse, want: int) -> float:
             # A prefix check, not json.loads: at 1,000 sockets the reader's own parsing
             # would otherwise be most of what is measured.
-            prefix = '{"type":"snapshot","rev":'
             while True:
                 text = (await ws.receive()).data
-                if text.startswith(prefix) and int(text[len(prefix):text.index(",", len(prefix))]) >= want:
-                    return time.perf_counter()
+                if parse:  # as the lab's clients do: every message read as JSON
+                    message = json.loads(text)
+                    if message.get("type") in ("snapshot", "patch") and message["rev"] >= want:
+                        return time.perf_counter()
+                    continue
+                for prefix in ('{"type":"snapshot","rev":', '{"type":"patch","rev":'):
+                    start = len(prefix)
+                    if text.startswith(prefix) and int(text[start:text.index(",", start)]) >= want:
+                        return time.perf_counter()
 
         for _ in range(changes):
             rev += 1
@@ -128,12 +138,16 @@ def main() -> None:
                   "(target >= 500/s)")
             print(f"one change to N WebSocket clients, over {changes} changes "
                   "(target: 1000 served, p99 < 25 ms):")
-            for n in (1, 100, 1000):
-                served, seen = asyncio.run(fanout(server.url, n, changes))
-                print(f"  {n:>4} clients: server wrote it to all in median "
-                      f"{statistics.median(served):.2f} ms,"
-                      f" p99 {pct(served, 99):.2f} ms; command to last socket read by one reader"
-                      f" process: median {statistics.median(seen):.2f} ms, p99 {pct(seen, 99):.2f} ms")
+            for patches, parse in ((False, False), (True, False), (False, True), (True, True)):
+                kind = "patches, as pages take them (/ws?patch=1)" if patches else "full snapshots (/ws)"
+                how = ", each read as JSON (as the lab's clients do)" if parse else ""
+                print(f"  {kind}{how}:")
+                for n in (1, 100, 1000):
+                    served, seen = asyncio.run(fanout(server.url, n, changes, patches, parse))
+                    print(f"  {n:>4} clients: server wrote it to all in median "
+                          f"{statistics.median(served):.2f} ms,"
+                          f" p99 {pct(served, 99):.2f} ms; command to last socket read by one reader"
+                          f" process: median {statistics.median(seen):.2f} ms, p99 {pct(seen, 99):.2f} ms")
         finally:
             server.stop()
 

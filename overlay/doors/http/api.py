@@ -136,7 +136,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                          "error": 'send text frames of JSON, like {"command": "next"}'}
             elif msg.type != WSMsgType.TEXT:
                 continue
-            elif msg.data == RESYNC:  # a page that missed a patch: the full snapshot, and no reply
+            elif _is_resync(msg.data):  # a page that missed a patch: the full snapshot, and no reply
                 box.last = None
                 box.put(live.first_frame(live.dispatcher.clock()))
                 continue
@@ -154,7 +154,15 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-RESYNC = '{"type":"resync"}'  # what overlay.js sends when a patch does not apply to what it shows
+def _is_resync(text: str) -> bool:
+    """{"type": "resync"}: what overlay.js sends when a patch does not apply to what it shows."""
+    if '"resync"' not in text:
+        return False
+    data, problem = _json(text)
+    return (problem is None and isinstance(data, dict) and data.get("type") == "resync"
+            and "command" not in data)
+
+
 _NOT_JSON = object()
 NOT_UNICODE = "text holds a lone surrogate (such as \\ud800), which is not Unicode text"
 
