@@ -42,6 +42,7 @@ class Live:
     def _reset(self) -> None:
         """Pages start again from the committed state (at start, and after a change not saved)."""
         d = self.dispatcher
+        self.status_rev += 1  # a (rev, status_rev) a page was shown is never used again for another
         self._shown: tuple[core.State, int, undo.History] = (d.state, d.rev, d.history)  # pages have it
         self._snap = self._snapshot(*self._shown, d.clock())  # the last one pushed: patches start here
         self._pushed = (d.rev, self.status_rev)
