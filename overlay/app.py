@@ -81,6 +81,7 @@ def build_app(
     hub = Hub()
     live = Live(Dispatcher(config, storage, clock), hub)
     app[LIVE] = live
+    app[setup.SAVING] = asyncio.Lock()
     app.add_routes(routes())
     overlays.cache_static(app)
     app.on_shutdown.append(lambda _app: hub.close_all())

@@ -3,6 +3,7 @@ applied at once, a running session keeps its place, nothing secret sent to the p
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -254,3 +255,16 @@ async def test_turning_focus_cycles_on_for_the_current_step_sets_the_clock_for_i
     assert boundaries.wakes_at == clock.now + Focus().work
     state = await (await app.get("/api/state")).json()
     assert state["focus"]["phase"] == "focus"
+
+
+async def test_two_saves_at_once_never_lose_one_silently(app: Client) -> None:
+    f = await form(app)
+    first = {**routine_body(f), "deadline": {"at": f["deadline"]["at"], "label": "First"}}
+    second = {**routine_body(f), "deadline": {"at": f["deadline"]["at"], "label": "Second"}}
+    answers = await asyncio.gather(app.post("/api/setup/routine", json=first),
+                                   app.post("/api/setup/routine", json=second))
+    statuses = sorted(a.status for a in answers)
+    assert statuses == [200, 409]  # the second saw a file the first had changed: it says so
+    saved = load_config(Path(f["path"]))
+    won = "First" if answers[0].status == 200 else "Second"
+    assert saved.deadline is not None and saved.deadline.label == won

@@ -27,6 +27,7 @@ from ..runtime.live import Live
 from ..runtime.security import command_denied, error, presented_token, token_ok
 
 OBS = web.AppKey("obs", ObsPart)
+SAVING = web.AppKey("setup_saving", asyncio.Lock)  # one save at a time: each checks what the last wrote
 HOTKEYS = web.AppKey("hotkeys", HotkeyService)
 CHECK_MOST_S = 120  # "press it now" listens this long at most
 # Read by the service only at start; a save that changes them says so.
@@ -192,6 +193,11 @@ def _at_start(old: Config, new: Config) -> list[str]:
 
 
 async def save_obs(request: web.Request) -> web.Response:
+    async with request.app[SAVING]:
+        return await _save_obs(request)
+
+
+async def _save_obs(request: web.Request) -> web.Response:
     live, data, refused = await _command_body(request)
     if refused is not None:
         return refused
@@ -210,6 +216,11 @@ async def save_obs(request: web.Request) -> web.Response:
 
 
 async def save_routine(request: web.Request) -> web.Response:
+    async with request.app[SAVING]:
+        return await _save_routine(request)
+
+
+async def _save_routine(request: web.Request) -> web.Response:
     live, data, refused = await _command_body(request)
     if refused is not None:
         return refused
