@@ -277,12 +277,14 @@ async def test_a_change_that_cannot_be_saved_is_a_503_and_every_page_is_taken_ba
     page = await client.ws_connect("/ws")
     back = await next_snapshot(page)
     assert (back["rev"], back["failures"]["session"]) == (1, 0)
+    # While commits fail, a change is shown only once saved: pages are not sent away again.
     status, answer = await command(client, {"command": "fail", "note": "lost by http"})
     assert status == 503 and answer["error"] == result["error"]
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(page.receive(), 0.3)
+    assert not page.closed
     monkeypatch.undo()  # the disk is back
 
-    page = await client.ws_connect("/ws")
-    assert (await next_snapshot(page))["failures"]["session"] == 0
     status, snap = await command(client, {"command": "fail", "note": "kept"})
     assert status == 200 and snap["rev"] == 2
     assert [f["note"] for f in snap["failures"]["log"]] == ["kept"]

@@ -268,3 +268,28 @@ async def test_two_saves_at_once_never_lose_one_silently(app: Client) -> None:
     saved = load_config(Path(f["path"]))
     won = "First" if answers[0].status == 200 else "Second"
     assert saved.deadline is not None and saved.deadline.label == won
+
+
+async def test_the_previous_sessions_failures_follow_their_steps_through_an_edit_and_a_restart(
+    serve: Callable[..., Any], clock: FakeClock, tmp_path: Path
+) -> None:
+    app = await serve()
+    await command(app, "start")
+    await app.post("/api/commands", json={"command": "fail", "note": "on review"})
+    await command(app, "next")
+    await app.post("/api/commands", json={"command": "fail", "note": "on the lecture"})
+    await command(app, "finish")
+    await command(app, "start")  # session 2: session 1 is the one its review step looks back at
+    f = await form(app)
+    steps = list(reversed(f["steps"]))  # every step moves
+    assert (await app.post("/api/setup/routine", json=routine_body(f, steps))).status == 200
+    await app.close()
+    config = load_config(tmp_path / "config.yaml")
+    storage = Storage(config.storage_path, config.steps)
+    try:
+        previous = storage.load()[0].previous
+    finally:
+        storage.close()
+    assert previous is not None and previous.number == 1
+    assert [(config.steps[f.step].id, f.note) for f in previous.failures] == [
+        ("review", "on review"), ("lecture", "on the lecture")]

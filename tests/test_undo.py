@@ -19,7 +19,7 @@ from overlay.core import focus, undo
 from overlay.core import session as core
 from overlay.runtime.dispatcher import Dispatcher
 from overlay.storage import history
-from overlay.storage.store import Storage
+from overlay.storage.store import Storage, StorageError
 
 from .conftest import ROUTINE, T0, FakeClock
 
@@ -281,3 +281,14 @@ async def test_undo_entries_written_by_schema_3_are_still_read(run: Run) -> None
     await run.at(3, undo.Redo())
     s = run.dispatcher.state.session
     assert s is not None and [f.note for f in s.failures] == ["kept in full"]
+
+
+async def test_an_undo_history_that_cannot_be_read_is_a_storage_error_not_a_traceback(run: Run) -> None:
+    await run.at(0, core.Start())
+    await run.at(1, core.Fail("one"))
+    run.storage.close()
+    with sqlite3.connect(run.config.storage_path) as db:
+        db.execute("DELETE FROM failure_nodes")  # a chain broken by hand
+    run.storage = Storage(run.config.storage_path, run.config.steps)
+    with pytest.raises(StorageError, match="cannot read its undo history"):
+        Dispatcher(run.config, run.storage, run.clock)

@@ -79,6 +79,7 @@ class Dispatcher:
         self.history = storage.load_history()  # what undo and redo can take back or put back
         self.stages = Stages()
         self.on_reload: Callable[[], None] | None = None  # after the state was read back from the file
+        self._failing = False  # the last commit failed: show the next change only once it is saved
         self._lock = asyncio.Lock()
 
     async def dispatch(self, command: core.Command, door: str) -> Change:
@@ -96,24 +97,30 @@ class Dispatcher:
             # Pages are shown the change while its commit runs on the storage thread; the
             # caller's answer waits for the commit. If it fails, pages start over (Live). The
             # snapshot is made first: made while the commit thread runs, the two share one GIL.
-            shown = self._show(change)
-            saving = self.storage.commit_soon(rev, now, command, door, state, events, history)
+            # After a failed commit, changes are shown only once saved again, so a disk that stays
+            # full (the focus clock retries every second) does not make pages start over each time.
+            shown = not self._failing and self._show(change)
             try:
-                await saving
+                await self.storage.commit_soon(rev, now, command, door, state, events, history)
             except FileChanged as exc:
+                self._failing = True
                 raise await self._take_up(command, exc, shown) from None
             except (sqlite3.Error, OSError, StorageError) as exc:
+                self._failing = True
                 log.error("could not save %s: %s", command.name, exc)
                 raise NotSaved(f"could not save the change ({exc}); nothing changed", shown=shown) from None
             except Exception as exc:  # a bug must not wedge the service: refuse, change nothing
+                self._failing = True
                 log.exception("could not save %s", command.name)
                 raise NotSaved(f"could not save the change ({exc!r}); nothing changed", shown=shown) from None
             self.state, self.rev, self.history = state, rev, history
             log.info("rev %d %s via %s -> %s", rev, command.name, door, core.phase(state))
-            self._after(change, pages=False)
+            self._after(change, pages=not shown)
+            self._failing = False
             return change
 
     def _show(self, change: Change) -> bool:
+        """Pages are told the change; False when there are none to tell."""
         if self.stages.pages is None:
             return False
         try:
@@ -181,7 +188,7 @@ class Dispatcher:
         try:
             self.state, self.rev = await self.storage.reload()
             self.history = self.storage.load_history()
-        except StorageError as again:
+        except (StorageError, sqlite3.Error) as again:
             log.error("could not save %s: %s; %s", command.name, exc, again)
             return NotSaved(f"could not save the change ({exc}; {again}); nothing changed", shown=shown)
         log.warning("could not save %s: %s; took up what it holds now (rev %d)",

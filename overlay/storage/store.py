@@ -325,6 +325,8 @@ class Storage:
         if history is not None and isinstance(command, Reroute):
             self._rewrite_history(history)
             self._resync(state)
+            if state.previous is not None:  # its steps moved too; its outcome and end stay
+                self._restep(state.previous)
         elif moved is not None:  # the command's row says whether it stands; the tables follow the state
             flag = int(isinstance(moved, undo.Undone))
             db.execute("UPDATE undo SET undone = ? WHERE rev = ?", (flag, moved.entry.rev))
@@ -358,6 +360,20 @@ class Storage:
                        rows)
         self._last_after = (None, "")
 
+    def _restep(self, s: core.Session) -> None:
+        """A session's step times and its failures' steps, as a routine edit moved them."""
+        self._connection().execute("UPDATE sessions SET data = ? WHERE number = ?",
+                                   (json.dumps(session_to_dict(s)), s.number))
+        self._rewrite_failures(s)
+
+    def _rewrite_failures(self, s: core.Session) -> None:
+        db = self._connection()
+        db.execute("DELETE FROM failures WHERE session = ?", (s.number,))
+        db.executemany(
+            "INSERT INTO failures (session, seq, at, step_index, step_id, note) VALUES (?, ?, ?, ?, ?, ?)",
+            [(s.number, seq, _t(f.at), f.step, self._step_id(f.step), f.note)
+             for seq, f in enumerate(s.failures, start=1)])
+
     def _resync(self, state: core.State) -> None:
         """After an undo or a redo: the sessions' rows and failures as the state has them."""
         db = self._connection()
@@ -370,14 +386,15 @@ class Storage:
             if s is None:
                 continue
             self._save_session(s, reset_at)
-            db.execute("DELETE FROM failures WHERE session = ?", (s.number,))
-            db.executemany(
-                "INSERT INTO failures (session, seq, at, step_index, step_id, note) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(s.number, seq, _t(f.at), f.step, self._step_id(f.step), f.note)
-                 for seq, f in enumerate(s.failures, start=1)])
+            self._rewrite_failures(s)
 
     def load_history(self) -> undo.History:
+        try:
+            return self._load_history()
+        except (sqlite3.Error, KeyError, ValueError) as exc:
+            raise StorageError(f"{self.path}: cannot read its undo history ({exc})") from None
+
+    def _load_history(self) -> undo.History:
         rows = self._connection().execute(
             "SELECT rev, command, at, undone, before, after FROM undo ORDER BY rev").fetchall()
         db = self._connection()
