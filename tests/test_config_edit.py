@@ -88,7 +88,7 @@ def test_a_bad_value_is_refused_naming_its_key_and_the_file_is_left_alone(
     path.write_text(SHIPPED, encoding="utf-8")
     text = edit.edit_routine(SHIPPED, routine(change(form_of(SHIPPED))))  # type: ignore[operator]
     with pytest.raises(ConfigError, match=re.escape(key)):
-        edit.save(path, edit.version(SHIPPED), text)
+        edit.save(path, edit.version(SHIPPED), lambda _: text)
     assert path.read_text(encoding="utf-8") == SHIPPED
 
 
@@ -97,7 +97,7 @@ def test_a_deadline_without_a_time_zone_is_refused_as_at_start(tmp_path: Path) -
     path.write_text(SHIPPED, encoding="utf-8")
     text = edit.edit_routine(SHIPPED, routine(form_of(SHIPPED), at="2027-03-01T18:00"))
     with pytest.raises(ConfigError, match=r"deadline\.at .*needs a time zone"):
-        edit.save(path, edit.version(SHIPPED), text)
+        edit.save(path, edit.version(SHIPPED), lambda _: text)
     assert path.read_text(encoding="utf-8") == SHIPPED
 
 
@@ -108,7 +108,7 @@ def test_a_file_edited_by_hand_since_the_page_read_it_is_not_overwritten(tmp_pat
     by_hand = SHIPPED.replace("label: Course finished", "label: Exam day")
     path.write_text(by_hand, encoding="utf-8")
     with pytest.raises(edit.Stale):
-        edit.save(path, seen, edit.edit_routine(SHIPPED, routine(form_of(SHIPPED), units=3)))
+        edit.save(path, seen, lambda current: edit.edit_routine(current, routine(form_of(SHIPPED), units=3)))
     assert path.read_text(encoding="utf-8") == by_hand
 
 
@@ -117,7 +117,8 @@ def test_a_save_replaces_the_file_whole_and_keeps_its_mode(tmp_path: Path) -> No
     path.write_text(SHIPPED, encoding="utf-8")
     path.chmod(0o600)  # it may hold the OBS password
     text = edit.edit_obs(SHIPPED, edit.ObsForm(True, "127.0.0.1", 4455, "x"))
-    config = edit.save(path, edit.version(SHIPPED), text)
+    config, written = edit.save(path, edit.version(SHIPPED), lambda _: text)
+    assert written == text
     assert config.obs.password == "x" and config.source == path
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]  # no temporary file left behind

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -259,15 +260,17 @@ def check(text: str, path: Path) -> Config:
     return parse_config(text, base_dir=path.resolve().parent, source=path)
 
 
-def save(path: Path, seen: str, text: str) -> Config:
-    """Replace the file with text if it still holds what the page saw; raises Stale or ConfigError."""
+def save(path: Path, seen: str, change: Callable[[str], str]) -> tuple[Config, str]:
+    """Read the file once, and if it still holds what the page saw, replace it with `change` of it.
+    Returns the config and the text written; raises Stale, ConfigError or OSError."""
     current = path.read_text(encoding="utf-8")
     if version(current) != seen:
         raise Stale(f"{path.name} changed on disk since this page read it; reload the page "
                     "to see the change, then make yours again")
+    text = change(current)
     config = check(text, path)
     _replace(path, text)
-    return config
+    return config, text
 
 
 def _replace(path: Path, text: str) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -29,6 +30,7 @@ from ..runtime.security import command_denied, error, presented_token, token_ok
 OBS = web.AppKey("obs", ObsPart)
 SAVING = web.AppKey("setup_saving", asyncio.Lock)  # one save at a time: each checks what the last wrote
 HOTKEYS = web.AppKey("hotkeys", HotkeyService)
+F = TypeVar("F")  # a parsed form
 CHECK_MOST_S = 120  # "press it now" listens this long at most
 # Read by the service only at start; a save that changes them says so.
 AT_START = ("server", "storage_path", "hotkeys", "twitch")
@@ -36,9 +38,11 @@ SETUP_WORDS = ("overlay.js", "setup.js", "page.py", "setup.py", "link.py", "live
                "door.py", "auth.py", "eventsub.py", "helix.py", "app.py")
 
 
-def form_data(config: Config) -> dict[str, Any]:
-    """What the page's forms show: never a password or a token."""
-    text = config.source.read_text(encoding="utf-8") if config.source else ""
+def form_data(config: Config, text: str | None = None) -> dict[str, Any]:
+    """What the page's forms show (from config.yaml's `text`, read if not given): never a password
+    or a token."""
+    if text is None:
+        text = config.source.read_text(encoding="utf-8") if config.source else ""
     deadline, goal = config.deadline, config.goal
     return {
         "version": edit.version(text),
@@ -161,30 +165,46 @@ def _routine_form(data: dict[str, Any]) -> edit.RoutineForm:
                             goal_unit=_text(goal, "unit", 40))
 
 
-async def _save(live: Live, data: dict[str, Any], text: str) -> tuple[Config | None, web.Response | None]:
-    """Check and write the new text, then apply it; (config, None) or (None, the answer why not)."""
-    path = live.config.source
-    seen = data.get("version")
-    if path is None:
-        return None, error(409, "this service was started without a config file, so there is none to save to")
-    if not isinstance(seen, str):
-        return None, error(400, "version: send back the version the page was given")
-    old = live.config
-    try:
-        new = await asyncio.to_thread(edit.save, path, seen, text)
-    except edit.Stale as exc:
-        return None, error(409, str(exc))
-    except ConfigError as exc:
-        return None, error(400, f"{path.name}: {exc}")
-    except OSError as exc:
-        return None, error(503, f"cannot write {path}: {exc.strerror or exc}")
-    # What --host, --port and --db gave at start stays until the next start.
-    running = dataclasses.replace(new, server=old.server, storage_path=old.storage_path)
-    try:
-        await live.reconfigure(running)
-    except NotSaved as exc:
-        return None, error(503, f"saved to {path.name}, but not applied: {exc}; restart the service")
-    return new, None
+async def _save_form(
+    request: web.Request, parse: Callable[[dict[str, Any]], F], change: Callable[[str, F], str]
+) -> tuple[Config, Config, str] | web.Response:
+    """One save, whatever the form: parse it, write config.yaml changed by it (if the file still
+    holds what the page saw), apply it; (old config, new config, text written), or the answer why not."""
+    async with request.app[SAVING]:  # one at a time: each checks what the last one wrote
+        live, data, refused = await _command_body(request)
+        if refused is not None:
+            return refused
+        try:
+            form = parse(data)
+        except BadForm as exc:
+            return error(400, str(exc))
+        path, seen = live.config.source, data.get("version")
+        if path is None:
+            return error(409, "this service was started without a config file, so there is none to save to")
+        if not isinstance(seen, str):
+            return error(400, "version: send back the version the page was given")
+        old = live.config
+        try:
+            new, text = await asyncio.to_thread(edit.save, path, seen, lambda current: change(current, form))
+        except edit.Stale as exc:
+            return error(409, str(exc))
+        except ConfigError as exc:
+            return error(400, f"{path.name}: {exc}")
+        except OSError as exc:
+            return error(503, f"cannot read or write {path}: {exc.strerror or exc}")
+        # What --host, --port and --db gave at start stays until the next start.
+        running = dataclasses.replace(new, server=old.server, storage_path=old.storage_path)
+        try:
+            await live.reconfigure(running)
+        except NotSaved as exc:
+            return error(503, f"saved to {path.name}, but not applied: {exc}; restart the service")
+        return old, new, text
+
+
+def _saved(request: web.Request, old: Config, new: Config, text: str, **extra: Any) -> web.Response:
+    config = live_of(request).config
+    return web.json_response({"ok": True, "form": form_data(config, text), "at_start": _at_start(old, new),
+                              **extra})
 
 
 def _at_start(old: Config, new: Config) -> list[str]:
@@ -193,57 +213,20 @@ def _at_start(old: Config, new: Config) -> list[str]:
 
 
 async def save_obs(request: web.Request) -> web.Response:
-    async with request.app[SAVING]:
-        return await _save_obs(request)
-
-
-async def _save_obs(request: web.Request) -> web.Response:
-    live, data, refused = await _command_body(request)
-    if refused is not None:
-        return refused
-    try:
-        form = _obs_form(data)
-        text = edit.edit_obs(_current_text(live), form)
-    except (BadForm, ConfigError) as exc:
-        return error(400, str(exc))
-    old = live.config
-    new, refused = await _save(live, data, text)
-    if refused is not None or new is None:
-        return refused or error(500, "not saved")
+    saved = await _save_form(request, _obs_form, edit.edit_obs)
+    if isinstance(saved, web.Response):
+        return saved
+    old, new, text = saved
     if old.obs != new.obs and OBS in request.app:
         await request.app[OBS].restart()
-    return web.json_response({"ok": True, "form": form_data(live.config), "at_start": _at_start(old, new)})
+    return _saved(request, old, new, text)
 
 
 async def save_routine(request: web.Request) -> web.Response:
-    async with request.app[SAVING]:
-        return await _save_routine(request)
-
-
-async def _save_routine(request: web.Request) -> web.Response:
-    live, data, refused = await _command_body(request)
-    if refused is not None:
-        return refused
-    try:
-        text = edit.edit_routine(_current_text(live), _routine_form(data))
-    except (BadForm, ConfigError) as exc:
-        return error(400, str(exc))
-    old = live.config
-    new, refused = await _save(live, data, text)
-    if refused is not None or new is None:
-        return refused or error(500, "not saved")
-    return web.json_response({"ok": True, "form": form_data(live.config), "at_start": _at_start(old, new),
-                              "rev": live.dispatcher.rev})
-
-
-def _current_text(live: Live) -> str:
-    path = live.config.source
-    if path is None:
-        raise ConfigError("this service was started without a config file, so there is none to save to")
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    saved = await _save_form(request, _routine_form, edit.edit_routine)
+    if isinstance(saved, web.Response):
+        return saved
+    return _saved(request, *saved, rev=live_of(request).dispatcher.rev)
 
 
 async def test_obs(request: web.Request) -> web.Response:
