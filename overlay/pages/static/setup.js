@@ -39,6 +39,17 @@ const busy = async (button, work) => {
   }
 };
 
+// A form's save: the page's version goes with it, and the answer brings the form as now saved.
+const save = (button, path, data, result, fill, done) =>
+  busy(button, async () => {
+    const { ok, body } = await post(path, { ...data, version: form.version });
+    if (ok) {
+      form = body.form;
+      fill();
+      show(result, done + atStart(body), "ok");
+    } else show(result, _("Not saved: %(reason)s", { reason: said(body) }), "refused");
+  });
+
 const atStart = (body) =>
   body.at_start && body.at_start.length ? " " + _("Changed by hand and read only at start: %(keys)s; restart the service.", { keys: body.at_start.join(", ") }) : "";
 
@@ -74,14 +85,7 @@ $("so-obs-test").addEventListener("click", (event) =>
 
 obsForm.addEventListener("submit", (event) => {
   event.preventDefault();
-  busy($("so-obs-save"), async () => {
-    const { ok, body } = await post("/api/setup/obs", { ...obsValues(), version: form.version });
-    if (ok) {
-      form = body.form;
-      fillObs();
-      show(obsResult, _("Saved.") + atStart(body), "ok");
-    } else show(obsResult, _("Not saved: %(reason)s", { reason: said(body) }), "refused");
-  });
+  save($("so-obs-save"), "/api/setup/obs", obsValues(), obsResult, fillObs, _("Saved."));
 });
 
 // --- 2. Scenes ----------------------------------------------------------------------------
@@ -190,19 +194,11 @@ routineForm.addEventListener("submit", (event) => {
     return { id: tr.dataset.id || null, title: get("title").value, target: get("target").value, scene: get("scene").value, focus: get("focus").checked };
   });
   const data = {
-    version: form.version,
     steps,
     deadline: { at: routineForm.deadline_at.value, label: routineForm.deadline_label.value },
     goal: { units: routineForm.goal_units.value.trim(), unit: routineForm.goal_unit.value },
   };
-  busy($("so-routine-save"), async () => {
-    const { ok, body } = await post("/api/setup/routine", data);
-    if (ok) {
-      form = body.form;
-      fillRoutine();
-      show(routineResult, _("Saved; the overlays show it now.") + atStart(body), "ok");
-    } else show(routineResult, _("Not saved: %(reason)s", { reason: said(body) }), "refused");
-  });
+  save($("so-routine-save"), "/api/setup/routine", data, routineResult, fillRoutine, _("Saved; the overlays show it now."));
 });
 
 // --- 5. Hotkeys ---------------------------------------------------------------------------
