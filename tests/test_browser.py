@@ -465,6 +465,14 @@ def test_the_dock_log_follows_fails_undo_and_a_new_session(server: ServerProcess
     page.keyboard.press("Shift+F")
     wait_field(page, "failures.session", "1")
     assert notes.all_inner_texts() == [""]
+    assert page.locator("#so-log-more").is_hidden()
+    for i in range(2, 24):  # past the 20 a snapshot carries: the newest 20, numbered as counted
+        command(server, "fail", note=f"n{i}")
+    wait_field(page, "failures.session", "23")
+    page.wait_for_function("() => document.querySelectorAll('#so-log li').length === 20")
+    assert notes.all_inner_texts() == [f"n{i}" for i in range(23, 3, -1)]
+    assert page.eval_on_selector("#so-log", "log => log.start") == 23
+    assert page.locator("#so-log-more a").is_visible()
 
 
 def test_an_older_snapshot_never_replaces_a_newer_one(server: ServerProcess, page: Page) -> None:

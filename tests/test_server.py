@@ -408,3 +408,17 @@ async def test_rev_counts_commands_and_status_rev_counts_status_pushes(client: C
     after = await next_snapshot(ws)
     assert (after["rev"], after["status_rev"]) == (first["rev"] + 1, status["status_rev"])
     await ws.close()
+
+
+async def test_the_snapshot_carries_the_newest_failures_and_the_history_has_them_all(client: Client) -> None:
+    """The log in every snapshot is the dock's list: the newest 20, whatever the session holds."""
+    await command(client, {"command": "start"})
+    for i in range(25):
+        status, snap = await command(client, {"command": "fail", "note": f"n{i}"})
+        assert status == 200
+    assert snap["failures"]["session"] == 25 and snap["failures"]["last_note"] == "n24"
+    assert [f["note"] for f in snap["failures"]["log"]] == [f"n{i}" for i in range(5, 25)]
+    resp = await client.get("/api/sessions/1")
+    assert resp.status == 200
+    kept = [f["note"] for f in (await resp.json())["failure_log"]]
+    assert kept == [f"n{i}" for i in range(25)]

@@ -12,7 +12,8 @@ from . import session as core
 from .pacing import pacing
 from .settings import Config
 
-LOG_LIMIT = 100  # failures of the session carried in a snapshot; history has the rest
+LOG_LIMIT = 20  # the session's newest failures carried in a snapshot (the dock's list); /history has all
+REVIEW_LIMIT = 100  # the previous session's notes a reviews_previous step shows
 
 
 def iso(at: datetime | None) -> str | None:
@@ -173,9 +174,9 @@ def _review(state: core.State, config: Config) -> dict[str, Any] | None:
     return {
         "session": prev.number,
         "count": len(prev.failures),
-        "notes": [  # the last LOG_LIMIT with a note, found from the end: a long session costs no more
+        "notes": [  # the last REVIEW_LIMIT with a note, found from the end: a long session costs no more
             {"at": iso(f.at), "step": titles.get(f.step, "?"), "note": f.note}
-            for f in reversed(list(islice((f for f in reversed(prev.failures) if f.note), LOG_LIMIT)))
+            for f in reversed(list(islice((f for f in reversed(prev.failures) if f.note), REVIEW_LIMIT)))
         ],
     }
 

@@ -6,6 +6,7 @@ const note = document.getElementById("so-note");
 const result = document.getElementById("so-result");
 const steps = document.getElementById("so-steps");
 const log = document.getElementById("so-log");
+const logMore = document.getElementById("so-log-more");
 const confirmLine = document.getElementById("so-confirm");
 const KEYS = { n: "next", p: "prev", " ": "toggle-pause", u: "undo-fail", s: "start", k: "skip", m: "toggle-mute" };
 const pending = new Map(); // command id -> resolve
@@ -187,6 +188,8 @@ const renderLog = (s) => {
     log.replaceChildren(...s.failures.log.slice().reverse().map((f) => logItem(s, f)));
   }
   shownLog = keys;
+  log.start = s.failures.session; // numbered as counted, though the snapshot carries the newest only
+  logMore.hidden = s.failures.session <= keys.length;
 };
 
 // What the core would refuse now is disabled, with the refusal's own words on hover; the
