@@ -65,7 +65,8 @@ async def test_a_patched_client_holds_exactly_what_a_full_client_is_sent(client:
             sizes.append((SIZES[id(want)], SIZES[id(got)]))
     (full_first, patch_first), (full_last, patch_last) = sizes[0], sizes[-1]
     assert full_last > 5 * full_first / 2  # the snapshot grew with the notes
-    assert patch_last < 2_000 and patch_last < patch_first + 200  # the change did not
+    # The change did not, also once the log (20) slides: the note twice, and a few small operations.
+    assert patch_last < full_last / 5 and patch_last < patch_first + 200
 
 
 async def test_a_client_that_missed_a_patch_gets_the_full_state_back(client: Client) -> None:

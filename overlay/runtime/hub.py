@@ -132,13 +132,9 @@ class Hub:
         return len(self._boxes)
 
     def publish(self, frame: Frame) -> None:
-        """Sent as soon as the caller lets the loop run (the dispatcher first hands its commit to
-        the storage thread, so the writes and the fsync overlap); frames go out in publish order."""
-        asyncio.get_running_loop().call_soon(self._send, frame)
-
-    def _send(self, frame: Frame) -> None:
-        """Every client that keeps up gets the frame now, in this one callback, in order; any other
-        gets it through its own pump, which only ever sends its newest."""
+        """Every client that keeps up gets the frame now, before the caller goes on (the dispatcher
+        hands its commit to the storage thread after this: the two would share one GIL), in
+        publish order; any other gets it through its own pump, which only ever sends its newest."""
         started = time.perf_counter()
         for box in list(self._boxes):
             wire = frame.wire(box.last, box.patches)

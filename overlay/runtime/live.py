@@ -114,6 +114,12 @@ class Live:
                        "ops": diff(self._snap, snap)})
         self._snap, self._pushed, self._text = snap, key, None
         self.hub.publish(Frame(key, lambda: self.text if self._snap is snap else _json(snap), base, patch))
+        # The command's answer carries the full text: made while its commit's fsync runs.
+        asyncio.get_running_loop().call_soon(self._encode, snap)
+
+    def _encode(self, snap: dict[str, Any]) -> None:
+        if self._snap is snap and self._text is None:
+            self._text = _json(snap)
 
     @property
     def text(self) -> str:
