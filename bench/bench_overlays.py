@@ -4,8 +4,9 @@
 
 Measures, per overlay: bytes and requests to load it (cold, and again on an OBS-style refresh),
 when its first value is painted and when the live snapshot has been applied; the latency from a
-command to the DOM change (median, p99); and the page's CPU while the timer runs, as CDP
-Performance.getMetrics TaskDuration over 10 s, next to a requestAnimationFrame loop for scale.
+command to the DOM change (median, p99); the page's CPU for one failure's bump; and its CPU
+while the timer runs, as CDP Performance.getMetrics TaskDuration over 10 s, next to a
+requestAnimationFrame loop for scale.
 """
 
 from __future__ import annotations
@@ -233,6 +234,30 @@ def cpu(browser: Browser, url: str | None, seconds: float) -> dict[str, float]:
     }
 
 
+def bump_cost(browser: Browser, server: ServerProcess, n: int) -> list[float]:
+    """TaskDuration (ms) of /overlay/failures over 1.2 s after a fail: one bump, played out."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    page.goto(f"{server.url}/overlay/failures")
+    wait_live(page)
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    page.wait_for_timeout(1000)
+
+    def task_s() -> float:
+        return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]
+                    if m["name"] == "TaskDuration")
+
+    out = []
+    for _ in range(n):
+        before = task_s()
+        post(server, "fail")
+        time.sleep(1.2)
+        out.append((task_s() - before) * 1000)
+    context.close()
+    return out
+
+
 def latencies(browser: Browser, server: ServerProcess, n: int, where: str) -> None:
     post(server, "reset")
     post(server, "start")
@@ -289,6 +314,9 @@ def main() -> None:
                     finally:
                         fast.stop()
             post(server, "start")
+            bumps = bump_cost(browser, server, 3 if args.quick else 12)
+            print(f"CPU of one failure's bump on /overlay/failures, over 1.2 s: TaskDuration median"
+                  f" {statistics.median(bumps):.1f} ms, max {max(bumps):.1f} ms")
             for label, url in [("timer", f"{server.url}/overlay/timer"), ("bar", f"{server.url}/overlay/bar"),
                                ("rAF loop (reference)", None)]:
                 m = cpu(browser, url, seconds)
