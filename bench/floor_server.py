@@ -41,10 +41,17 @@ ws.onmessage = (e) => {
 
 
 def frame(text: str) -> bytes:
+    """A final, unmasked text frame, as a server sends it."""
     data = text.encode()
     n = len(data)
-    head = bytes((0x81, n)) if n < 126 else bytes((0x81, 126)) + n.to_bytes(2, "big")
-    return head + data  # a snapshot here stays under 64 KiB
+    if n < 126:
+        return bytes((0x81, n)) + data
+    if n < 1 << 16:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + data
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + data
+
+
+TRANSPORTS = web.AppKey("transports", dict)
 
 
 def build(folder: Path, sync: bool, pad: str) -> web.Application:
@@ -68,10 +75,10 @@ def build(folder: Path, sync: bool, pad: str) -> web.Application:
         text = json.dumps(snapshot())
         wire = frame(text)
         for ws in list(sockets):
-            transport = request.app["transports"].get(ws)
+            transport = request.app[TRANSPORTS].get(ws)
             if transport is not None and not transport.is_closing():
                 transport.write(wire)
-        if sync:
+        if sync:  # on the loop, blocking it: the least a durable answer can cost, nothing else
             os.write(fd, text.encode() + b"\n")
             os.fdatasync(fd)
         return web.Response(text=text, content_type="application/json")
@@ -88,19 +95,21 @@ def build(folder: Path, sync: bool, pad: str) -> web.Application:
     async def socket(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        await ws.send_str(json.dumps(snapshot()))
+        assert request.transport is not None
+        # The snapshot, then every change: no await between the two, so none is missed.
+        request.transport.write(frame(json.dumps(snapshot())))
         sockets.add(ws)
-        request.app["transports"][ws] = request.transport
+        request.app[TRANSPORTS][ws] = request.transport
         try:
             async for _ in ws:
                 pass
         finally:
             sockets.discard(ws)
-            request.app["transports"].pop(ws, None)
+            request.app[TRANSPORTS].pop(ws, None)
         return ws
 
     app = web.Application()
-    app["transports"] = {}
+    app[TRANSPORTS] = {}
     app.add_routes([
         web.post("/api/commands", command), web.get("/api/state", state), web.get("/healthz", healthz),
         web.get("/overlay/failures", page), web.get("/ws", socket),

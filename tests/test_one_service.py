@@ -11,12 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
 from overlay.app import build_app
 from overlay.core.session import State
 from overlay.core.settings import Config
+from overlay.runtime.live import LIVE
 from overlay.storage.store import Storage
 
 from .conftest import FakeClock
@@ -166,3 +168,38 @@ async def test_a_file_restored_from_a_copy_is_taken_up(config: Config, clock: Fa
     state, rev = on_disk(config)
     assert rev == 2 and state.session is not None
     assert [f.note for f in state.session.failures] == ["on the copy"]
+
+
+async def test_pages_are_shown_what_a_file_written_underneath_holds_also_after_a_failed_commit(
+    config: Config, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failed commit, changes are shown only once saved; a file taken up then is still
+    what pages are shown, not the state from before it."""
+    client = await _client(config, clock)
+    try:
+        assert (await _command(client, {"command": "start"}))[0] == 200
+        storage = client.app[LIVE].dispatcher.storage
+
+        def disk_error(*_: object) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        with monkeypatch.context() as m:
+            m.setattr(storage, "_apply_event", disk_error)
+            assert (await _command(client, {"command": "fail"}))[0] == 503
+        async with client.ws_connect("/ws?patch=1") as page:
+            mine = await page.receive_json(timeout=5)
+            assert (mine["rev"], mine["phase"]) == (1, "running")
+            other = sqlite3.connect(config.storage_path)  # another program mutes, at rev 2
+            with other:
+                other.execute("INSERT INTO commands (rev, at, command, door) VALUES "
+                              "(2, '2026-11-24T18:00:00+00:00', '{\"command\": \"mute\"}', 'cli')")
+                data = json.loads(other.execute("SELECT data FROM state").fetchone()[0])
+                data["muted"] = True
+                other.execute("UPDATE state SET rev = 2, data = ?", (json.dumps(data),))
+            other.close()
+            status, body = await _command(client, {"command": "fail", "note": "lost?"})
+            assert status == 503 and "another program wrote to" in body["error"], body
+            shown = await page.receive_json(timeout=5)  # in full: the first after connecting
+            assert (shown["type"], shown["rev"], shown["sound"]["muted"]) == ("snapshot", 2, True)
+    finally:
+        await client.close()

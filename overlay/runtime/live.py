@@ -67,8 +67,9 @@ class Live:
                 # they start over from what is saved, after this call's own answer is sent.
                 self._reset()
                 self._closing = asyncio.ensure_future(self.hub.close_all(RELOADED, b"change not saved"))
-            elif exc.reloaded:
-                self.republish()
+            elif exc.reloaded:  # what the file holds now, from what pages were last sent
+                d = self.dispatcher
+                self._push(d.state, d.rev, d.history, d.clock())
             raise
 
     def snapshot(self, now: datetime) -> dict[str, Any]:
@@ -114,12 +115,6 @@ class Live:
                        "ops": diff(self._snap, snap)})
         self._snap, self._pushed, self._text = snap, key, None
         self.hub.publish(Frame(key, lambda: self.text if self._snap is snap else _json(snap), base, patch))
-        # The command's answer carries the full text: made while its commit's fsync runs.
-        asyncio.get_running_loop().call_soon(self._encode, snap)
-
-    def _encode(self, snap: dict[str, Any]) -> None:
-        if self._snap is snap and self._text is None:
-            self._text = _json(snap)
 
     @property
     def text(self) -> str:

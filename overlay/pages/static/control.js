@@ -188,8 +188,9 @@ const renderLog = (s) => {
     log.replaceChildren(...s.failures.log.slice().reverse().map((f) => logItem(s, f)));
   }
   shownLog = keys;
-  log.start = s.failures.session; // numbered as counted, though the snapshot carries the newest only
-  logMore.hidden = s.failures.session <= keys.length;
+  // The snapshot carries the newest only: the rest are on the session's own history page.
+  logMore.hidden = !s.session || s.failures.session <= keys.length;
+  if (s.session) logMore.firstElementChild.href = "/history/" + s.session.number + logMore.firstElementChild.dataset.query;
 };
 
 // What the core would refuse now is disabled, with the refusal's own words on hover; the
