@@ -9,7 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from overlay.runtime.patch import apply, diff
+from overlay.runtime.patch import diff
+
+from .jsonpatch import apply
 
 # A snapshot's fields keep their JSON type: a value is a number or true/false, never one then the
 # other, so the values here are drawn from one of the two families at a time.

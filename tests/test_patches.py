@@ -18,10 +18,10 @@ from aiohttp.test_utils import TestClient
 from playwright.sync_api import Browser, WebSocketRoute
 
 from overlay.runtime.hub import Frame, Hub
-from overlay.runtime.patch import apply
 
 from .browser import command, new_page, start_server, wait_field, wait_live
 from .conftest import FakeClock
+from .jsonpatch import apply
 
 Client = TestClient[web.Request, web.Application]
 

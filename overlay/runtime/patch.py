@@ -77,28 +77,3 @@ def _diff_list(a: list[Any], b: list[Any], path: str, ops: list[Op]) -> None:
 def _same_items(a: list[Any], i: int, b: list[Any], j: int, count: int) -> bool:
     return a[i:i + count] == b[j:j + count]
 
-
-def apply(doc: Any, ops: list[Op]) -> Any:
-    """`doc` with the operations applied, `doc` itself untouched (for tests; pages do it in JS)."""
-    import copy
-
-    root = {"": copy.deepcopy(doc)}
-    for op in ops:
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
-        node: Any = root
-        keys: list[str | int] = ["", *parts]
-        for key in keys[:-1]:
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        last = keys[-1]
-        if isinstance(node, list):
-            if op["op"] == "remove":
-                del node[int(last)]
-            elif op["op"] == "add":
-                node.insert(len(node) if last == "-" else int(last), op["value"])
-            else:
-                node[int(last)] = op["value"]
-        elif op["op"] == "remove":
-            del node[last]
-        else:
-            node[last] = op["value"]
-    return root[""]

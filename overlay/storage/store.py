@@ -395,9 +395,8 @@ class Storage:
             raise StorageError(f"{self.path}: cannot read its undo history ({exc})") from None
 
     def _load_history(self) -> undo.History:
-        rows = self._connection().execute(
-            "SELECT rev, command, at, undone, before, after FROM undo ORDER BY rev").fetchall()
         db = self._connection()
+        rows = db.execute("SELECT rev, command, at, undone, before, after FROM undo ORDER BY rev").fetchall()
 
         def chain(number: int, head: int | None) -> tuple[core.Failure, ...]:
             return self._chains.failures(db, number, head)
