@@ -213,6 +213,9 @@ async def test_saves_follow_the_rules_of_commands(serve: Callable[..., Any]) -> 
     assert ok.status == 200
     page = await (await app.get("/setup")).text()
     assert "setup-token-1234" not in page and 'id="so-token-warning"' in page
+    # Opened with it, its links to the dock and the start page keep it: commands work there too.
+    page = await (await app.get("/setup?token=setup-token-1234")).text()
+    assert 'href="/control?token=setup-token-1234"' in page and 'href="/?token=setup-token-1234"' in page
 
 
 async def test_test_connection_says_why_and_what_to_do(app: Client) -> None:

@@ -22,7 +22,7 @@ from ..doors.hotkeys.listener import HotkeyService
 from ..doors.http.api import read_json
 from ..doors.obs.door import ObsPart
 from ..doors.obs.setup import probe, run_setup, scenes_dir
-from ..pages.overlays import OVERLAYS, SIZES, live_of, options, render
+from ..pages.overlays import OVERLAYS, SIZES, keep_query, live_of, options, render
 from ..runtime.dispatcher import NotSaved
 from ..runtime.live import Live
 from ..runtime.security import command_denied, error, presented_token, token_ok
@@ -73,7 +73,7 @@ async def setup_page(request: web.Request) -> web.Response:
     snap = live.page_snapshot(live.dispatcher.clock())
     return render(request, "setup.html", snap=snap, form=form_data(config),
                   needs_token=needs_token, overlay_urls=overlays, sound_url=f"{base}/overlay/sound",
-                  words=SETUP_WORDS, classes=f"so so-setup theme-{theme}")
+                  words=SETUP_WORDS, classes=f"so so-setup theme-{theme}", q=keep_query(request))
 
 
 async def get_setup(request: web.Request) -> web.Response:
